@@ -1,0 +1,83 @@
+"""Faults the simulator injects on demand, from Python or over HTTP (POST/DELETE /_sim/faults)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+# throttle: 429 + Retry-After; unavailable: 503 (+ Retry-After); slow: sleep `delay` then answer normally;
+# truncated / not_csv: spoil a report download; forbidden: 403 S2SUnauthorized (app lacks Reports.Read.All).
+FAULT_KINDS = frozenset({"throttle", "unavailable", "slow", "truncated", "not_csv", "forbidden"})
+# These only make sense on the download of a report; the others hit the first matching request.
+DOWNLOAD_ONLY_KINDS = frozenset({"truncated", "not_csv"})
+
+
+@dataclass
+class Fault:
+    kind: str
+    tenant: str | None = None  # tenant id or domain; None: any tenant
+    path_contains: str | None = None  # substring of the (percent-decoded) request path; None: any path
+    times: int | None = 1  # how many requests it applies to; None: until cleared
+    retry_after: int = 1  # seconds, for throttle and unavailable
+    delay: float = 0.0  # seconds, for slow
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        if self.times is not None and self.times < 1:
+            raise ValueError("times must be at least 1 (or None for unlimited)")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fault:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+        return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class FaultBook:
+    """Thread-safe list of pending faults; each request consumes at most one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending(self) -> list[Fault]:
+        with self._lock:
+            return [Fault(**asdict(f)) for f in self._faults]
+
+    def take(self, *, paths: tuple[str, ...], tenant_keys: tuple[str, ...], download: bool) -> Fault | None:
+        """Consume one use of the first fault matching this request, if any.
+
+        `paths`: the request path, plus for a download the report request that issued it, so that
+        `path_contains="getMailboxUsageDetail"` can target that report's download. `tenant_keys`: the request's
+        tenant id and domains, lowercased.
+        """
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind in DOWNLOAD_ONLY_KINDS and not download:
+                    continue
+                if fault.tenant is not None and fault.tenant.lower() not in tenant_keys:
+                    continue
+                if fault.path_contains is not None and not any(fault.path_contains in p for p in paths):
+                    continue
+                used = Fault(**asdict(fault))
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                return used
+        return None

@@ -1,0 +1,124 @@
+"""Rows -> metrics: the one fold shared by the check (with instances) and the collection-time summary.
+
+Centreon's manage_selection, generalised: a filtered row is ignored; a D7 row adds to `total` (and to the
+'inactive' sums when its last activity is not the refresh date); an active row (daily row, or for
+mailbox-usage a D7 row active on the refresh date) adds to `active`, the 'active' sums and its instance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .expressions import to_number
+from .spec import ReportMode
+
+SUMMARY_VERSION = 1
+
+
+@dataclass
+class Metrics:
+    report_date: str
+    total: int | float = 0
+    active: int | float = 0
+    sums: dict[str, int | float] = field(default_factory=dict)
+    instances: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """JSON-serialisable; instances are discarded."""
+        return {"version": SUMMARY_VERSION, "total": self.total, "active": self.active, "sums": dict(self.sums)}
+
+    @classmethod
+    def from_summary(cls, summary: dict, report_date: str) -> Metrics:
+        return cls(report_date, summary["total"], summary["active"], dict(summary["sums"]), {})
+
+
+class Fold:
+    """Feed rows with add(); result() gives the Metrics. Keeps sums only unless keep_instances."""
+
+    def __init__(
+        self,
+        mode: ReportMode,
+        columns: Sequence[str],
+        refresh_date: str,
+        filters: dict[str, re.Pattern[str]] | None = None,
+        keep_instances: bool = True,
+    ):
+        self.mode = mode
+        self.index = {name: i for i, name in enumerate(columns)}
+        self.refresh_date = refresh_date or ""
+        self.filters = [(mode.filters[opt], rx) for opt, rx in (filters or {}).items()]
+        self.keep_instances = keep_instances
+        self.metrics = Metrics(self.refresh_date, sums={k: 0 for k in mode.totals.sums})
+
+    def add(self, row: Sequence) -> None:
+        index = self.index
+
+        def cell(column: str) -> object:
+            i = index.get(column)
+            return row[i] if i is not None and i < len(row) else None
+
+        for column, rx in self.filters:
+            value = cell(column)
+            if rx.search("" if value is None else str(value)) is None:
+                return
+        mode, m = self.mode, self.metrics
+        weight = mode.weight.get(cell)
+        if mode.active_from == "daily" and _is_one(cell(mode.period_column)):
+            self._active(cell, weight)
+            return
+        m.total += weight
+        last = cell(mode.last_activity_column)
+        on_refresh_date = last is not None and str(last) == self.refresh_date
+        if mode.active_from == "last_activity" and on_refresh_date:
+            self._active(cell, weight)
+        elif not on_refresh_date:
+            self._sums(cell, "inactive")
+
+    def _active(self, cell, weight: int | float) -> None:  # noqa: ANN001
+        self.metrics.active += weight
+        self._sums(cell, "active")
+        if self.keep_instances:
+            block = self.mode.instances
+            name = cell(block.key)
+            name = "" if name is None else str(name)
+            values = {key: source.get(cell) for key, source in block.values.items()}
+            values["name"] = name
+            self.metrics.instances[name] = values
+
+    def _sums(self, cell, scope: str) -> None:  # noqa: ANN001
+        sums = self.metrics.sums
+        for key, s in self.mode.totals.sums.items():
+            if s.scope == scope:
+                value = s.source.get(cell)
+                sums[key] += value if isinstance(value, int | float) else to_number(value)
+
+    def add_all(self, rows: Iterable[Sequence]) -> Fold:
+        for row in rows:
+            self.add(row)
+        return self
+
+    def result(self) -> Metrics:
+        return self.metrics
+
+
+def _is_one(value: object) -> bool:
+    try:
+        return float(value) == 1  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+class SummaryAccumulator:
+    """Streams rows at collection time into the summary of one mode (sums and counts only)."""
+
+    def __init__(self, mode: ReportMode, columns: Sequence[str], refresh_date: str):
+        self.mode_key = mode.key
+        self._fold = Fold(mode, columns, refresh_date, filters=None, keep_instances=False)
+
+    def add(self, row: Sequence) -> None:
+        self._fold.add(row)
+
+    def result(self) -> dict:
+        return self._fold.result().summary()

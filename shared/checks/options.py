@@ -1,0 +1,183 @@
+"""Option validation for one mode: names, thresholds, status expressions, regexes, output options.
+
+Options come as a dict of names without leading dashes. A flag (verbose, use-new-perfdata, ...) is on when
+present, whatever its value, except '0', 'false', 'no' or 'off'. A value option set to '' counts as unset,
+except filter-counters where '' means "all counters" (as in Centreon).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .expressions import Expression, parse_expression
+from .perlre import compile_perl
+from .ranges import Range, parse_range
+from .result import EXIT_CODES, CheckError
+from .spec import ActiveCounter, Counter, ReportMode, StatusCounter
+
+FLAGS = frozenset({"verbose", "use-new-perfdata", "output-ignore-perfdata", "output-ignore-label", "debug"})
+OUTPUT_OPTIONS = frozenset(
+    {
+        "filter-counters",
+        "filter-counters-block",
+        "display-ok-counters",
+        "filter-perfdata",
+        "range-perfdata",
+        "filter-uom",
+        "change-exit",
+        "float-precision",
+    }
+)
+# Centreon connection/transport options: meaningless for a check answered from stored data; accepted and
+# ignored so that an existing Centreon command line keeps working when only the command changes.
+CONNECTION_OPTIONS = frozenset(
+    {
+        "custommode",
+        "tenant",
+        "client-id",
+        "client-secret",
+        "login-endpoint",
+        "graph-endpoint",
+        "timeout",
+        "proxyurl",
+        "proxypac",
+        "insecure",
+        "http-backend",
+        "http-peer-addr",
+        "ssl-opt",
+        "curl-opt",
+        "statefile-dir",
+        "statefile-suffix",
+        "statefile-concat-cwd",
+        "statefile-format",
+        "statefile-key",
+        "statefile-cipher",
+        "memcached",
+        "redis-server",
+        "redis-attribute",
+        "redis-db",
+        "memexpiration",
+    }
+)
+_OFF = {"0", "false", "no", "off"}
+LEVELS = ("unknown", "warning", "critical")
+
+
+@dataclass
+class Settings:
+    verbose: bool = False
+    new_perfdata: bool = False
+    units: str = "%"
+    filters: dict[str, re.Pattern[str]] = field(default_factory=dict)  # filter option -> regex
+    filter_counters: re.Pattern[str] | None = None  # None: all counters
+    filter_counters_block: re.Pattern[str] | None = None
+    thresholds: dict[str, Range | None] = field(default_factory=dict)  # 'warning-<thlabel>' -> range
+    thlabels: dict[str, str] = field(default_factory=dict)  # counter label -> threshold label
+    statuses: dict[str, dict[str, Expression]] = field(default_factory=dict)  # label -> level -> expression
+    filter_perfdata: re.Pattern[str] | None = None
+    filter_uom: re.Pattern[str] | None = None
+    range_perfdata: int = 0
+    ignore_perfdata: bool = False
+    ignore_label: bool = False
+    change_exit: dict[str, str] = field(default_factory=dict)
+    float_precision: int = 8
+
+    def counter_shown(self, label: str) -> bool:
+        return self.filter_counters is None or self.filter_counters.search(label) is not None
+
+    def range(self, level: str, label: str) -> Range | None:
+        return self.thresholds.get(f"{level}-{self.thlabels[label]}")
+
+
+def _flag(options: dict[str, str], name: str) -> bool:
+    return name in options and str(options[name]).strip().lower() not in _OFF
+
+
+def _regex(options: dict[str, str], name: str) -> re.Pattern[str] | None:
+    value = options.get(name)
+    if value is None or value == "":
+        return None
+    return compile_perl(value, what=f"--{name}")
+
+
+def parse_options(mode: ReportMode, options: dict[str, str]) -> Settings:
+    options = {str(k).lstrip("-"): ("" if v is None else str(v)) for k, v in options.items()}
+    s = Settings(new_perfdata=_flag(options, "use-new-perfdata"))
+
+    # Names each counter accepts: '<level>-<label>' always, and with --use-new-perfdata the nlabel form
+    # (dots -> dashes, 'instance-' prefix for per-instance counters), which is then the canonical one.
+    names: dict[str, tuple[str, str]] = {}  # accepted option name -> (level, canonical threshold label)
+    counters: list[tuple[object, str]] = [(mode.active, "")]
+    counters += [(c, "") for c in mode.totals.counters]
+    counters += [(c, "instance-") for c in mode.instances.counters]
+    for counter, prefix in counters:
+        label = counter.label  # type: ignore[attr-defined]
+        thlabel = label
+        if s.new_perfdata and isinstance(counter, Counter):
+            thlabel = (prefix + counter.nlabel).replace(".", "-")
+        s.thlabels[label] = thlabel
+        for level in LEVELS:
+            names[f"{level}-{thlabel}"] = (level, thlabel)
+            names[f"{level}-{label}"] = (level, thlabel)
+
+    known = FLAGS | OUTPUT_OPTIONS | CONNECTION_OPTIONS | set(mode.filters) | {"units"} | set(mode.extra_options)
+    for name in options:
+        if name not in known and name not in names:
+            raise CheckError(f"Unknown option: --{name}")
+
+    s.verbose = _flag(options, "verbose")
+    s.ignore_perfdata = _flag(options, "output-ignore-perfdata")
+    s.ignore_label = _flag(options, "output-ignore-label")
+    s.units = options.get("units") or "%"
+    precision = options.get("float-precision", "")
+    if precision:
+        if not re.fullmatch(r"[0-9]+", precision):
+            raise CheckError(f"Wrong float-precision option '{precision}'.")
+        s.float_precision = int(precision)
+
+    for name in mode.filters:
+        rx = _regex(options, name)
+        if rx is not None:
+            s.filters[name] = rx
+    fc = options.get("filter-counters", mode.filter_counters_default)
+    s.filter_counters = compile_perl(fc, what="--filter-counters") if fc else None
+    s.filter_counters_block = _regex(options, "filter-counters-block")
+    s.filter_perfdata = _regex(options, "filter-perfdata")
+    s.filter_uom = _regex(options, "filter-uom")
+
+    if "range-perfdata" in options:
+        rp = options["range-perfdata"] or "1"
+        if rp not in ("0", "1", "2"):
+            raise CheckError(f"Wrong range-perfdata option '{rp}'")
+        s.range_perfdata = int(rp)
+    for item in filter(None, re.split(r"[,\s]+", options.get("change-exit", ""))):
+        src, _, dst = item.partition("=")
+        if src.upper() in EXIT_CODES and dst.upper() in EXIT_CODES:
+            s.change_exit[src.upper()] = dst.upper()
+
+    # Threshold values: the later of two aliases wins (like repeated options on a command line).
+    given: dict[str, str] = {}
+    for name, value in options.items():
+        if name in names:
+            level, thlabel = names[name]
+            given[f"{level}-{thlabel}"] = value
+    for counter, _prefix in counters:
+        if isinstance(counter, StatusCounter):
+            exprs = {}
+            defaults = {
+                "unknown": counter.unknown_default,
+                "warning": counter.warning_default,
+                "critical": counter.critical_default,
+            }
+            for level in LEVELS:
+                key = f"{level}-{s.thlabels[counter.label]}"
+                text = given.get(key, defaults[level])
+                exprs[level] = parse_expression(text, counter.variables, option=key)
+            s.statuses[counter.label] = exprs
+            continue
+        assert isinstance(counter, Counter | ActiveCounter)
+        for level in LEVELS:
+            key = f"{level}-{s.thlabels[counter.label]}"
+            s.thresholds[key] = parse_range(given.get(key, ""), key, s.float_precision)
+    return s

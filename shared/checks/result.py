@@ -1,0 +1,78 @@
+"""What a check returns: status, first line, long output and perfdata, rendered byte-for-byte like Centreon."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
+
+
+def perl_number(value: object) -> str:
+    """Perl's stringification of a number (integers as is, floats with 15 significant digits)."""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Inf" if value > 0 else "-Inf"
+        return f"{value:.15g}"
+    return str(value)
+
+
+@dataclass
+class Perfdata:
+    label: str
+    value: float | int
+    unit: str = ""
+    warning: str = ""
+    critical: str = ""
+    min: str = ""
+    max: str = ""
+
+    def render(self) -> str:
+        label = self.label.replace("'", "''")
+        return f"'{label}'={perl_number(self.value)}{self.unit};{self.warning};{self.critical};{self.min};{self.max}"
+
+
+@dataclass
+class CheckResult:
+    status: str  # "OK" | "WARNING" | "CRITICAL" | "UNKNOWN"
+    exit_code: int  # 0..3
+    short: str  # first line without perfdata, with Centreon's trailing space: "OK: Active users on ... "
+    long_lines: list[str] = field(default_factory=list)  # --verbose lines (empty without --verbose)
+    perfdata: list[Perfdata] = field(default_factory=list)
+
+    def text(self) -> str:
+        """The full plugin output, byte-identical to Centreon's (first line, '|' perfdata, long lines)."""
+        line = self.short
+        if self.perfdata:
+            line += "|" + "".join(" " + p.render() for p in self.perfdata)
+        out = line + "\n"
+        if self.long_lines:
+            out += "\n".join(self.long_lines) + "\n"
+        return out
+
+    def to_json(self) -> dict:
+        return {
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "output": self.short.rstrip(" "),
+            "long_output": list(self.long_lines),
+            "perfdata": [asdict(p) for p in self.perfdata],
+        }
+
+
+class CheckError(Exception):
+    """A user error (bad option, threshold, regex or expression, unknown mode): UNKNOWN, HTTP 400 by default."""
+
+    def __init__(self, message: str, http_status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+
+
+def unknown(message: str) -> CheckResult:
+    return CheckResult(status="UNKNOWN", exit_code=3, short=f"UNKNOWN: {message} ")

@@ -1,0 +1,157 @@
+"""`o365mon` command line: tenants, collect, check (a Nagios plugin over the stored data), runs,
+and, from a source checkout, `simulate` (Graph simulator) and `serve` (local Functions runner)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+
+from shared import settings
+
+# Centreon options that take no value (Getopt::Long booleans).
+FLAGS = {"verbose", "use-new-perfdata", "output-ignore-perfdata", "output-json", "debug", "use-pseudonymize"}
+CENTREON_PREFIX = "cloud::microsoft::office365::"
+
+
+def parse_check_args(argv: list[str]) -> tuple[str, str, dict[str, str]]:
+    """Positional `PLUGIN MODE` or Centreon's `--plugin=... --mode=...`; `--opt=value`, `--opt value`, `--flag`."""
+    positional: list[str] = []
+    options: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].partition("=")
+            if not eq:
+                if name not in FLAGS and i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                    value = argv[i + 1]
+                    i += 1
+                else:
+                    value = "1"
+            options[name] = value
+        else:
+            positional.append(arg)
+        i += 1
+    plugin = options.pop("plugin", "") or (positional[0] if positional else "")
+    mode = options.pop("mode", "") or (positional[1] if len(positional) > 1 else "")
+    return plugin, mode, options
+
+
+def cmd_check(argv: list[str]) -> int:
+    from shared.check_service import answer
+    from shared.checks.result import unknown
+
+    plugin, mode, options = parse_check_args(argv)
+    if not plugin or not mode:
+        result = unknown("usage: o365mon check PLUGIN MODE --tenant=T [--option=value ...]")
+    else:
+        try:
+            result, _ = answer(plugin, mode, options)
+        except Exception as exc:  # a plugin must always answer in Nagios form
+            result = unknown(f"{type(exc).__name__}: {exc}")
+    sys.stdout.write(result.text())
+    if not result.text().endswith("\n"):
+        sys.stdout.write("\n")
+    return result.exit_code
+
+
+def cmd_tenants(args: argparse.Namespace) -> int:
+    from shared import tenants
+
+    if args.action == "add":
+        tenants.add(
+            tenants.Tenant(
+                tenant_id=args.tenant_id,
+                display_name=args.name or "",
+                domains=[d for d in (args.domain or []) if d],
+                credential_prefix=args.credential_prefix or "",
+            )
+        )
+        print(f"tenant {args.tenant_id.lower()} added")
+    elif args.action in ("disable", "enable"):
+        tenants.set_enabled(args.tenant_id, args.action == "enable")
+        print(f"tenant {args.tenant_id.lower()} {args.action}d")
+    else:
+        for t in tenants.list_all():
+            state = "enabled" if t.enabled else "disabled"
+            print(f"{t.tenant_id}  {state:8}  {t.display_name}  {','.join(t.domains)}")
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from shared.collector import collect_all
+
+    results = asyncio.run(collect_all(args.tenant))
+    for r in results:
+        print(
+            f"{r.tenant_id}: {r.status}, {r.rows} rows, {r.requests} Graph requests"
+            + (f", throttled {r.throttled}x" if r.throttled else "")
+            + (f" - {r.error}" if r.error else "")
+        )
+    return 0 if all(r.status == "success" for r in results) else 1
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from shared import runs, tenants
+
+    tenant = tenants.resolve(args.tenant)
+    for r in runs.recent(tenant.tenant_id, args.limit):
+        print(
+            f"{r['Started']}  {r['Status']:8} rows={r['Rows']} requests={r['Requests']}"
+            + (f"  {r['Error']}" if r.get("Error") else "")
+        )
+    return 0
+
+
+def _devtool(module: str, argv: list[str]) -> int:
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        print(f"{module} is only available in a source checkout (devtools/)", file=sys.stderr)
+        return 2
+    return int(mod.main(argv) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings.load_local_settings()
+    if argv and argv[0] == "check":
+        return cmd_check(argv[1:])
+    if argv and argv[0] == "simulate":
+        return _devtool("devtools.simulator.cli", argv[1:])
+    if argv and argv[0] == "serve":
+        return _devtool("devtools.runner", argv[1:])
+
+    parser = argparse.ArgumentParser(prog="o365mon", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="run a check on stored data: check PLUGIN MODE --tenant=T [--option=value]")
+    sub.add_parser("simulate", help="start the Graph simulator (source checkout)")
+    sub.add_parser("serve", help="run the function app locally (source checkout)")
+    t = sub.add_parser("tenants", help="manage monitored tenants")
+    t.add_argument("action", choices=["add", "list", "disable", "enable"])
+    t.add_argument("tenant_id", nargs="?", default="")
+    t.add_argument("--name")
+    t.add_argument("--domain", action="append")
+    t.add_argument("--credential-prefix", help="use <PREFIX>_CLIENT_ID/_CLIENT_SECRET app settings")
+    c = sub.add_parser("collect", help="collect reports now (all enabled tenants, or one)")
+    c.add_argument("--tenant")
+    r = sub.add_parser("runs", help="recent collection runs of a tenant, newest first")
+    r.add_argument("--tenant", required=True)
+    r.add_argument("--limit", type=int, default=10)
+    args = parser.parse_args(argv)
+    if args.command == "tenants" and args.action != "list" and not args.tenant_id:
+        parser.error("tenant id required")
+    handler = {"tenants": cmd_tenants, "collect": cmd_collect, "runs": cmd_runs}[args.command]
+    try:
+        return handler(args)
+    except Exception as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

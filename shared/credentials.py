@@ -1,0 +1,38 @@
+"""Which app registration credentials to use for a tenant.
+
+One multi-tenant app registration serves every tenant by default. A tenant may name *other app settings*
+holding its own client id / secret / certificate path: the Tenants table stores setting names, never secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared import settings
+
+
+class CredentialError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    client_id: str
+    client_secret: str = ""
+    certificate_path: str = ""
+
+    def __repr__(self) -> str:  # a secret must never reach a log line through a repr
+        return f"AppCredentials(client_id={self.client_id!r}, secret={'***' if self.client_secret else ''})"
+
+
+def resolve(override_prefix: str = "") -> AppCredentials:
+    """Default app settings, or `<prefix>_CLIENT_ID` / `_CLIENT_SECRET` / `_CLIENT_CERTIFICATE_PATH`."""
+    prefix = override_prefix or "O365"
+    client_id = settings.get(f"{prefix}_CLIENT_ID")
+    secret = settings.get(f"{prefix}_CLIENT_SECRET")
+    cert = settings.get(f"{prefix}_CLIENT_CERTIFICATE_PATH")
+    if not client_id:
+        raise CredentialError(f"app setting {prefix}_CLIENT_ID is not set")
+    if not secret and not cert:
+        raise CredentialError(f"neither {prefix}_CLIENT_SECRET nor {prefix}_CLIENT_CERTIFICATE_PATH is set")
+    return AppCredentials(client_id=client_id, client_secret=secret, certificate_path=cert)

@@ -1,0 +1,109 @@
+"""Collection-run records (one per tenant and run, newest first) and the last outcome per tenant and report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from shared import storage
+
+RUNS = "CollectionRuns"
+STATUS = "ReportStatus"
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class ReportOutcome:
+    report: str
+    status: str = "pending"  # success | failed
+    rows: int = 0
+    refresh_date: str = ""
+    concealed: bool = False
+    entities: int = 0
+    error: str = ""
+
+
+@dataclass
+class RunRecord:
+    tenant_id: str
+    started: str = field(default_factory=now_iso)
+    ended: str = ""
+    status: str = "running"  # success | partial | failed
+    requests: int = 0
+    throttled: int = 0
+    throttle_wait_s: float = 0.0
+    error: str = ""
+    reports: list[ReportOutcome] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(r.rows for r in self.reports)
+
+    def finish(self) -> None:
+        self.ended = now_iso()
+        failed = [r for r in self.reports if r.status != "success"]
+        if self.error or (failed and len(failed) == len(self.reports)):
+            self.status = "failed"
+        elif failed:
+            self.status = "partial"
+        else:
+            self.status = "success"
+        if not self.error and failed:
+            self.error = "; ".join(f"{r.report}: {r.error}" for r in failed)
+
+
+def save(run: RunRecord) -> None:
+    # Inverted nanosecond clock as RowKey: a partition query returns the newest run first.
+    row_key = f"{2**63 - time.time_ns():020d}"
+    storage.table(RUNS).upsert_entity(
+        {
+            "PartitionKey": run.tenant_id,
+            "RowKey": row_key,
+            "Started": run.started,
+            "Ended": run.ended,
+            "Status": run.status,
+            "Rows": run.rows,
+            "Requests": run.requests,
+            "Throttled": run.throttled,
+            "ThrottleWaitSeconds": float(run.throttle_wait_s),
+            "Error": run.error[:8000],
+            "Reports": json.dumps([asdict(r) for r in run.reports]),
+        }
+    )
+    status = storage.table(STATUS)
+    for r in run.reports:
+        entity = {
+            "PartitionKey": run.tenant_id,
+            "RowKey": r.report,
+            "LastAttempt": run.ended,
+            "LastStatus": r.status,
+            "LastError": r.error[:8000],
+            "Concealed": r.concealed,
+        }
+        if r.status == "success":
+            entity["LastSuccess"] = run.ended
+        status.upsert_entity(entity)  # merge: LastSuccess survives a failed run
+
+
+def recent(tenant_id: str, limit: int = 20) -> list[dict]:
+    entities = storage.table(RUNS).query_entities(f"PartitionKey eq '{tenant_id}'", results_per_page=limit)
+    out = []
+    for e in entities:
+        out.append({k: v for k, v in e.items()})
+        if len(out) >= limit:
+            break
+    return out
+
+
+def last_status(tenant_id: str, report: str) -> dict | None:
+    try:
+        return dict(storage.table(STATUS).get_entity(tenant_id, report))
+    except ResourceNotFoundError:
+        return None

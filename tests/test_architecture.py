@@ -1,0 +1,55 @@
+"""Dependency rules: functions/ -> shared/; shared/ never imports azure.functions; only shared/graph.py
+imports msgraph, so the HTTP check path starts fast (proved in a fresh interpreter)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_shared_never_imports_azure_functions_and_only_graph_imports_msgraph() -> None:
+    for path in (ROOT / "shared").rglob("*.py"):
+        mods = imported_modules(path)
+        assert not any(m == "azure.functions" or m.startswith("azure.functions.") for m in mods), path
+        if path.name != "graph.py":
+            assert not any(m.split(".")[0] in {"msgraph", "msgraph_core", "kiota_http"} for m in mods), path
+
+
+def test_function_app_is_only_blueprint_registration() -> None:
+    mods = imported_modules(ROOT / "function_app.py")
+    assert mods <= {"azure.functions", "functions"}
+
+
+def test_check_path_does_not_load_msgraph(storage_env, tenant_id) -> None:
+    code = f"""
+import json, sys
+import function_app
+import azure.functions as func
+from functions.checks import check
+req = func.HttpRequest("GET", "/api/checks/exchange/email-activity", params={{"tenant": "{tenant_id}"}},
+                       route_params={{"plugin": "exchange", "mode": "email-activity"}}, body=b"")
+resp = check(req)
+print(json.dumps({{"status": resp.status_code, "body": resp.get_body().decode(),
+                  "graph": sorted(m for m in sys.modules if m.split('.')[0] in ('msgraph', 'azure.identity'))}}))
+"""
+    env = {"AzureWebJobsStorage": storage_env.connection_string, "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["body"].startswith("UNKNOWN: unknown tenant")  # the check really ran through storage
+    assert result["graph"] == []

@@ -1,0 +1,168 @@
+"""Collection end to end: simulator (real azure-identity + msgraph-sdk) -> collector -> Azurite -> checks."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from devtools.simulator.server import AppCredential, Fault, GraphSimulator
+from devtools.simulator.tenants import SampleTenant
+from shared import runs, tenants
+from shared.check_service import answer
+from shared.collector import collect_all
+
+CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+SECRET = "s3cr3t-Value~with/odd+chars="
+SEEDS = iter(range(101, 200))
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
+    # One simulator for the module, many tenants: each test takes fresh seeds so stored data never collides.
+    sample = [SampleTenant.generate(seed, 120) for seed in range(101, 131)]
+    sample.append(SampleTenant.generate(190, 40, header_only=True))
+    sample.append(SampleTenant.generate(191, 60, concealed=True))
+    with GraphSimulator(
+        tenants=sample, apps={CLIENT_ID: AppCredential(secret=SECRET)}, state_dir=tmp_path_factory.mktemp("sim")
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def graph_env(sim: GraphSimulator, storage_env, monkeypatch: pytest.MonkeyPatch) -> GraphSimulator:
+    monkeypatch.setenv("GRAPH_ENDPOINT", sim.graph_endpoint)
+    monkeypatch.setenv("LOGIN_ENDPOINT", sim.login_endpoint)
+    monkeypatch.setenv("O365_CA_BUNDLE", str(sim.ca_path))
+    monkeypatch.setenv("O365_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("O365_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("BAD_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("BAD_CLIENT_SECRET", "wrong-" + SECRET)
+    return sim
+
+
+def register(seed: int | None = None, prefix: str = "") -> SampleTenant:
+    t = SampleTenant.generate(seed if seed is not None else next(SEEDS), 120)
+    tenants.add(tenants.Tenant(t.tenant_id, t.display_name, [t.domain], credential_prefix=prefix))
+    return t
+
+
+def collect(name: str) -> runs.RunRecord:
+    (run,) = asyncio.run(collect_all(name))
+    return run
+
+
+def expected_email_activity(sim: GraphSimulator, tenant: SampleTenant) -> str:
+    """Centreon's numbers computed independently from the simulator's own CSV."""
+    from devtools.simulator.tenants import email_activity_csv
+
+    d7 = list(csv.DictReader(io.StringIO("".join(email_activity_csv(tenant, "D7")))))
+    refresh = d7[0]["Report Refresh Date"]
+    daily = list(csv.DictReader(io.StringIO("".join(email_activity_csv(tenant, refresh)))))
+
+    def total(col: str) -> int:
+        return sum(int(r[col] or 0) for r in daily)
+
+    pct = 100 * len(daily) / len(d7)
+    return (
+        f"OK: Active users on {refresh} : {len(daily)}/{len(d7)} ({pct:.2f}%) - Total (active users) "
+        f"Send Count: {total('Send Count')}, Receive Count: {total('Receive Count')}, "
+        f"Read Count: {total('Read Count')} |"
+    )
+
+
+def test_collection_stores_what_checks_answer(graph_env: GraphSimulator) -> None:
+    t = register()
+    run = collect(t.domain)
+    assert run.status == "success", run.error
+    # D7 + daily email activity and D7 mailbox usage: each a 302 plus its download.
+    assert run.requests == 6
+    result, status = answer("exchange", "email-activity", {"tenant": t.domain})
+    assert status == 200
+    assert result.text().startswith(expected_email_activity(graph_env, t))
+    # The same check by tenant id, and the filtered path, agree with the unfiltered one on everything.
+    by_id, _ = answer("exchange", "email-activity", {"tenant": t.tenant_id, "filter-user": "."})
+    assert by_id.text() == result.text()
+
+
+def test_throttled_report_waits_for_retry_after_then_succeeds(graph_env: GraphSimulator) -> None:
+    t = register()
+    graph_env.add_fault(Fault("throttle", tenant=t.tenant_id, path_contains="getMailboxUsageDetail", times=1))
+    run = collect(t.tenant_id)
+    assert run.status == "success", run.error
+    assert run.throttled == 1 and run.throttle_wait_s == 1
+    assert run.requests == 7
+
+
+def test_wrong_secret_is_recorded_and_check_says_why(graph_env: GraphSimulator, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    t = register(prefix="BAD")
+    run = collect(t.tenant_id)
+    assert run.status == "failed"
+    assert "AADSTS7000215" in run.error
+    result, _ = answer("exchange", "mailbox-usage", {"tenant": t.domain})
+    assert result.exit_code == 3
+    assert "last collection failed" in result.short and "AADSTS7000215" in result.short
+    stored = runs.recent(t.tenant_id)[0]
+    assert stored["Status"] == "failed" and "AADSTS7000215" in stored["Error"]
+    for text in (caplog.text, run.error, result.text(), str(stored)):
+        assert SECRET not in text and "wrong-" not in text
+
+
+def test_one_tenant_failing_never_stops_the_others(graph_env: GraphSimulator) -> None:
+    good, bad = register(), register(prefix="BAD")
+    only = {good.tenant_id, bad.tenant_id}
+    results = {r.tenant_id: r for r in asyncio.run(collect_all()) if r.tenant_id in only}
+    assert results[good.tenant_id].status == "success"
+    assert results[bad.tenant_id].status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("truncated", "truncated"),
+        ("not_csv", "not the expected CSV report"),
+        ("forbidden", "S2SUnauthorized"),
+        ("unavailable", "503"),
+    ],
+)
+def test_failed_report_keeps_previous_snapshot(graph_env: GraphSimulator, fault: str, reason: str) -> None:
+    t = register()
+    assert collect(t.tenant_id).status == "success"
+    before, _ = answer("exchange", "email-activity", {"tenant": t.tenant_id, "verbose": "1"})
+    # 503 is retried by the SDK 3 times: make the fault outlast the retries.
+    graph_env.add_fault(Fault(fault, tenant=t.tenant_id, path_contains="EmailActivity", times=4, retry_after=1))
+    run = collect(t.tenant_id)
+    email = next(r for r in run.reports if r.report == "email_activity")
+    assert run.status == "partial" and email.status == "failed"
+    assert reason in email.error
+    after, _ = answer("exchange", "email-activity", {"tenant": t.tenant_id, "verbose": "1"})
+    assert after.text() == before.text()
+    assert runs.last_status(t.tenant_id, "email_activity")["LastStatus"] == "failed"
+
+
+def test_header_only_report(graph_env: GraphSimulator) -> None:
+    t = register(190)
+    assert collect(t.tenant_id).status == "success"
+    result, _ = answer("exchange", "email-activity", {"tenant": t.tenant_id})
+    assert result.text().startswith("OK: Active users on  : 0/0 (0.00%) - Total (active users) Send Count: 0")
+    assert "perfdate" not in result.text()
+
+
+def test_concealed_names_are_recorded(graph_env: GraphSimulator) -> None:
+    t = register(191)
+    run = collect(t.tenant_id)
+    assert all(r.concealed for r in run.reports)
+    assert runs.last_status(t.tenant_id, "mailbox_usage")["Concealed"] is True
+
+
+def test_check_before_any_collection_is_unknown(graph_env: GraphSimulator) -> None:
+    t = register()
+    result, status = answer("exchange", "email-activity", {"tenant": t.tenant_id})
+    assert (result.exit_code, status) == (3, 200)
+    assert re.search(r"no data collected yet", result.short)
