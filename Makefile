@@ -13,7 +13,7 @@ install: $(STAMP_PY) $(STAMP_NODE)
 $(STAMP_PY): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 # Azurite (Table + Queue + Blob emulator) goes into ./node_modules from the pinned lock file.
