@@ -36,6 +36,7 @@ def local_stack(sizes: list[int]) -> Iterator[list[SampleTenant]]:
                 "O365_CLIENT_ID": CLIENT_ID,
                 "O365_CLIENT_SECRET": SECRET,
                 "O365MON_LOCAL_SETTINGS": os.devnull,
+                "COLLECT_SCHEDULE": "0 0 */6 * * *",
             }
         )
         storage.reset_caches()

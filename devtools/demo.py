@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import secrets
 import signal
@@ -95,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     from devtools.runner import LocalRunner
 
     started = time.monotonic()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)  # the collector records the reason itself
     STATE.mkdir(parents=True, exist_ok=True)
     real = all(os.environ.get(k) for k in ("O365_TENANT_ID", "O365_CLIENT_ID")) and (
         os.environ.get("O365_CLIENT_SECRET") or os.environ.get("O365_CLIENT_CERTIFICATE_PATH")

@@ -118,6 +118,9 @@ def _devtool(module: str, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # azure-identity logs each failed token request with the full response body at WARNING; the collector
+    # already records the reason, once, as data.
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
     settings.load_local_settings()
     if argv and argv[0] == "check":
         return cmd_check(argv[1:])

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from devtools.simulator.certs import make_client_certificate
 from devtools.simulator.server import AppCredential, Fault, GraphSimulator
 from devtools.simulator.tenants import SampleTenant
 from shared import runs, tenants
@@ -19,6 +20,7 @@ from shared.collector import collect_all
 
 CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "s3cr3t-Value~with/odd+chars="
+CERT_CLIENT_ID = "cccccccc-bbbb-cccc-dddd-eeeeeeeeeeee"
 SEEDS = iter(range(101, 200))
 
 
@@ -28,9 +30,12 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
     sample = [SampleTenant.generate(seed, 120) for seed in range(101, 131)]
     sample.append(SampleTenant.generate(190, 40, header_only=True))
     sample.append(SampleTenant.generate(191, 60, concealed=True))
-    with GraphSimulator(
-        tenants=sample, apps={CLIENT_ID: AppCredential(secret=SECRET)}, state_dir=tmp_path_factory.mktemp("sim")
-    ) as server:
+    state = tmp_path_factory.mktemp("sim")
+    make_client_certificate(state / "client.pem")
+    # The async credential identifies its key by SHA-256 (x5t#S256): register the certificate itself.
+    cert = AppCredential(certificate_pem=(state / "client.pem").read_bytes())
+    apps = {CLIENT_ID: AppCredential(secret=SECRET), CERT_CLIENT_ID: cert}
+    with GraphSimulator(tenants=sample, apps=apps, state_dir=state) as server:
         yield server
 
 
@@ -43,6 +48,8 @@ def graph_env(sim: GraphSimulator, storage_env, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("O365_CLIENT_SECRET", SECRET)
     monkeypatch.setenv("BAD_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("BAD_CLIENT_SECRET", "wrong-" + SECRET)
+    monkeypatch.setenv("CERT_CLIENT_ID", CERT_CLIENT_ID)
+    monkeypatch.setenv("CERT_CLIENT_CERTIFICATE_PATH", str(sim.ca_path.parent / "client.pem"))
     return sim
 
 
@@ -88,6 +95,12 @@ def test_collection_stores_what_checks_answer(graph_env: GraphSimulator) -> None
     # The same check by tenant id, and the filtered path, agree with the unfiltered one on everything.
     by_id, _ = answer("exchange", "email-activity", {"tenant": t.tenant_id, "filter-user": "."})
     assert by_id.text() == result.text()
+
+
+def test_certificate_credential_collects(graph_env: GraphSimulator) -> None:
+    t = register(prefix="CERT")
+    run = collect(t.tenant_id)
+    assert run.status == "success", run.error
 
 
 def test_throttled_report_waits_for_retry_after_then_succeeds(graph_env: GraphSimulator) -> None:
