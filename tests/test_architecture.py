@@ -53,3 +53,11 @@ print(json.dumps({{"status": resp.status_code, "body": resp.get_body().decode(),
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["body"].startswith("UNKNOWN: unknown tenant")  # the check really ran through storage
     assert result["graph"] == []
+
+
+def test_readme_documents_every_setting() -> None:
+    from shared.settings import SETTINGS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [name for name in SETTINGS if f"`{name}`" not in readme] == []
+    assert "make demo" in readme and "make test" in readme
