@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from devtools.azurite import Azurite
-from shared import storage
+from shared import snapshots, storage
+from shared.checks.engine import summary_accumulators
+from shared.reports.catalog import ReportDef
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +39,16 @@ def tenant_id() -> str:
 def pytest_configure(config: pytest.Config) -> None:
     # Tests must never read a developer's local.settings.json.
     os.environ["O365MON_LOCAL_SETTINGS"] = os.devnull
+
+
+def store_snapshot(tenant_id: str, report: ReportDef, rows: list[list], refresh_date: str) -> None:
+    """Store rows as a collection would (snapshot + per-mode summaries), without going through Graph."""
+    columns = list(report.columns)
+    writer = snapshots.SnapshotWriter(tenant_id, report.key, columns)
+    accumulators = summary_accumulators(report.key, columns, refresh_date)
+    for row in rows:
+        writer.add(row)
+        for acc in accumulators:
+            acc.add(row)
+    summaries = {acc.mode_key: acc.result() for acc in accumulators}
+    writer.commit(refresh_date=refresh_date, summaries=summaries, concealed=False)

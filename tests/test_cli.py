@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from shared import settings, snapshots, tenants
-from shared.checks.engine import summary_accumulators
+from shared import settings, tenants
 from shared.cli import main, parse_check_args
 from shared.reports.catalog import MAILBOX_USAGE
+from tests.conftest import store_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 GB = 1024**3
@@ -47,14 +47,7 @@ def mailboxes(storage_env, tenant_id: str) -> str:
         ["full@contoso.com", "2024-01-15", 99 * GB + 1, 98 * GB, 99 * GB, 100 * GB, 20, 7],
         ["idle@contoso.com", "2024-01-02", 2 * GB, 98 * GB, 99 * GB, 100 * GB, 30, 7],
     ]
-    columns = list(MAILBOX_USAGE.columns)
-    writer = snapshots.SnapshotWriter(tenant_id, "mailbox_usage", columns)
-    accs = summary_accumulators("mailbox_usage", columns, "2024-01-15")
-    for row in rows:
-        writer.add(row)
-        for acc in accs:
-            acc.add(row)
-    writer.commit(refresh_date="2024-01-15", summaries={a.mode_key: a.result() for a in accs}, concealed=False)
+    store_snapshot(tenant_id, MAILBOX_USAGE, rows, "2024-01-15")
     return tenant_id
 
 

@@ -179,3 +179,12 @@ def test_check_before_any_collection_is_unknown(graph_env: GraphSimulator) -> No
     result, status = answer("exchange", "email-activity", {"tenant": t.tenant_id})
     assert (result.exit_code, status) == (3, 200)
     assert re.search(r"no data collected yet", result.short)
+
+
+def test_timer_function_collects_every_enabled_tenant(graph_env: GraphSimulator) -> None:
+    from devtools.runner import LocalTimerRequest
+    from functions.collect import collect_reports
+
+    t = register()
+    collect_reports(LocalTimerRequest(past_due=True))
+    assert runs.recent(t.tenant_id)[0]["Status"] == "success"

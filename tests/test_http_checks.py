@@ -12,9 +12,9 @@ import pytest
 import function_app
 from devtools.azurite import free_port
 from devtools.runner import LocalRunner
-from shared import snapshots, tenants
-from shared.checks.engine import summary_accumulators
+from shared import tenants
 from shared.reports.catalog import EMAIL_ACTIVITY
+from tests.conftest import store_snapshot
 
 FUNCTION_KEY, MASTER_KEY = "fk-test-0123456789", "mk-test-0123456789"
 ROWS = [  # the reference's observed data: 3 users over D7, 2 active on 2024-01-15
@@ -34,14 +34,7 @@ OBSERVED = (
 @pytest.fixture
 def server(storage_env, tenant_id: str) -> Iterator[tuple[str, str]]:
     tenants.add(tenants.Tenant(tenant_id, "Contoso", [f"{tenant_id[:8]}.contoso.com"]))
-    columns = list(EMAIL_ACTIVITY.columns)
-    writer = snapshots.SnapshotWriter(tenant_id, "email_activity", columns)
-    accs = summary_accumulators("email_activity", columns, "2024-01-15")
-    for row in ROWS:
-        writer.add(row)
-        for acc in accs:
-            acc.add(row)
-    writer.commit(refresh_date="2024-01-15", summaries={a.mode_key: a.result() for a in accs}, concealed=False)
+    store_snapshot(tenant_id, EMAIL_ACTIVITY, ROWS, "2024-01-15")
     port = free_port()
     runner = LocalRunner(
         function_app.app, function_app_host_json(), port=port, function_key=FUNCTION_KEY, master_key=MASTER_KEY

@@ -38,7 +38,8 @@ class ParsedReport:
             raise ReportFormatError(f"{report.function}: empty body, not a CSV report") from None
         except UnicodeDecodeError:
             raise ReportFormatError(f"{report.function}: body is not UTF-8 text") from None
-        names = [h.strip() for h in header]
+        # Whitespace is normalised: a real Teams header reads "Used  Chrome OS" (two spaces).
+        names = [" ".join(h.split()) for h in header]
         missing = [c for c in self.columns if c not in names]
         if missing:
             start = ",".join(header)[:60]
