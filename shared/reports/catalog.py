@@ -1,7 +1,9 @@
-"""The Graph usage reports o365mon collects, and the columns each stored snapshot keeps.
+"""What o365mon collects from Graph, and the columns each stored snapshot keeps.
 
-Column names are Microsoft's CSV headers verbatim: the parser looks them up by name, so reordered or extra
-columns in a download change nothing. Only the columns some check needs are stored.
+CSV reports: column names are Microsoft's headers verbatim (whitespace-normalised); the parser looks them
+up by name, so reordered or extra columns change nothing. JSON collections (service health, licences,
+app credentials, organization) are flattened by the collector into rows with the columns listed here, so
+every dataset is stored, read and filtered the same way. Only the columns some check needs are stored.
 """
 
 from __future__ import annotations
@@ -13,47 +15,163 @@ from enum import Enum
 class Kind(Enum):
     TEXT = "text"
     INT = "int"  # counts and byte sizes; a blank cell is stored as None
+    BOOL = "bool"  # JSON booleans (stored as true/false)
 
 
 @dataclass(frozen=True)
 class ReportDef:
-    key: str  # storage name of the report, e.g. "email_activity"
-    function: str  # Graph reportRoot function
-    daily: bool  # True: Centreon also fetches (date=<Report Refresh Date>) after the D7 report
+    key: str  # storage name, e.g. "email_activity"
+    function: str  # Graph reportRoot function (CSV) or the v1.0 path (JSON)
+    daily: bool  # CSV: Centreon also fetches (date=<Report Refresh Date>) after the D7 report
     columns: dict[str, Kind]
-    identity_column: str  # the column that carries a user/site identity (checked for concealed names)
+    identity_column: str  # the column that names a user/site (checked for concealed names)
+    source: str = "csv"  # "csv" report or "json" collection
+    schedule: str = "reports"  # which timer collects it: "reports" (COLLECT_SCHEDULE) or "health"
 
 
-EMAIL_ACTIVITY = ReportDef(
-    key="email_activity",
-    function="getEmailActivityUserDetail",
-    daily=True,
-    columns={
-        "User Principal Name": Kind.TEXT,
-        "Last Activity Date": Kind.TEXT,
-        "Send Count": Kind.INT,
-        "Receive Count": Kind.INT,
-        "Read Count": Kind.INT,
-        "Report Period": Kind.INT,
+UPN = "User Principal Name"
+LAST = "Last Activity Date"
+PERIOD = "Report Period"
+
+
+def _csv(key: str, function: str, daily: bool, identity: str, columns: dict[str, Kind]) -> ReportDef:
+    return ReportDef(key=key, function=function, daily=daily, columns=columns, identity_column=identity)
+
+
+T, N, B = Kind.TEXT, Kind.INT, Kind.BOOL
+
+EMAIL_ACTIVITY = _csv(
+    "email_activity", "getEmailActivityUserDetail", True, UPN,
+    {UPN: T, LAST: T, "Send Count": N, "Receive Count": N, "Read Count": N, PERIOD: N},
+)  # fmt: skip
+MAILBOX_USAGE = _csv(
+    "mailbox_usage", "getMailboxUsageDetail", False, UPN,
+    {
+        UPN: T, LAST: T, "Storage Used (Byte)": N, "Issue Warning Quota (Byte)": N, "Prohibit Send Quota (Byte)": N,
+        "Prohibit Send/Receive Quota (Byte)": N, "Item Count": N, PERIOD: N,
     },
-    identity_column="User Principal Name",
-)
+)  # fmt: skip
+TEAMS_USER_ACTIVITY = _csv(
+    "teams_user_activity", "getTeamsUserActivityUserDetail", True, UPN,
+    {
+        UPN: T, LAST: T, "Team Chat Message Count": N, "Private Chat Message Count": N, "Call Count": N,
+        "Meeting Count": N, PERIOD: N,
+    },
+)  # fmt: skip
+TEAMS_DEVICE_USAGE = _csv(
+    "teams_device_usage", "getTeamsDeviceUsageUserDetail", True, UPN,
+    {
+        UPN: T, LAST: T, "Used Windows": T, "Used Mac": T, "Used Web": T, "Used iOS": T, "Used Android Phone": T,
+        "Used Windows Phone": T, PERIOD: N,
+    },
+)  # fmt: skip
+SKYPE_USER_ACTIVITY = _csv(
+    "skype_user_activity", "getSkypeForBusinessActivityUserDetail", True, UPN,
+    {
+        UPN: T, LAST: T, "Total Peer-to-peer Session Count": N, "Total Organized Conference Count": N,
+        "Total Participated Conference Count": N, PERIOD: N,
+    },
+)  # fmt: skip
+SKYPE_DEVICE_USAGE = _csv(
+    "skype_device_usage", "getSkypeForBusinessDeviceUsageUserDetail", True, UPN,
+    {
+        UPN: T, LAST: T, "Used Windows": T, "Used iPad": T, "Used iPhone": T, "Used Android Phone": T,
+        "Used Windows Phone": T, PERIOD: N,
+    },
+)  # fmt: skip
+ONEDRIVE_USAGE = _csv(
+    "onedrive_usage", "getOneDriveUsageAccountDetail", True, "Owner Principal Name",
+    {
+        "Site URL": T, "Owner Display Name": T, "Owner Principal Name": T, LAST: T, "Storage Used (Byte)": N,
+        "Storage Allocated (Byte)": N, "File Count": N, "Active File Count": N, PERIOD: N,
+    },
+)  # fmt: skip
+ONEDRIVE_ACTIVITY = _csv(
+    "onedrive_activity", "getOneDriveActivityUserDetail", True, UPN,
+    {
+        UPN: T, LAST: T, "Viewed Or Edited File Count": N, "Synced File Count": N,
+        "Shared Internally File Count": N, "Shared Externally File Count": N, PERIOD: N,
+    },
+)  # fmt: skip
+SHAREPOINT_USAGE = _csv(
+    "sharepoint_usage", "getSharePointSiteUsageDetail", True, "Owner Principal Name",
+    {
+        "Site Id": T, "Site URL": T, "Owner Display Name": T, "Owner Principal Name": T, LAST: T,
+        "Storage Used (Byte)": N, "Storage Allocated (Byte)": N, "File Count": N, "Active File Count": N,
+        "Visited Page Count": N, "Page View Count": N, PERIOD: N,
+    },
+)  # fmt: skip
+SHAREPOINT_ACTIVITY = _csv(
+    "sharepoint_activity", "getSharePointActivityUserDetail", True, UPN,
+    {
+        UPN: T, LAST: T, "Viewed Or Edited File Count": N, "Synced File Count": N,
+        "Shared Internally File Count": N, "Shared Externally File Count": N, "Visited Page Count": N, PERIOD: N,
+    },
+)  # fmt: skip
 
-MAILBOX_USAGE = ReportDef(
-    key="mailbox_usage",
-    function="getMailboxUsageDetail",
+# JSON collections, flattened. One row per (service, issue); a service without issues has one row whose
+# issue columns are "" (Centreon shows them as "-").
+SERVICE_HEALTH = ReportDef(
+    key="service_health",
+    function="admin/serviceAnnouncement/healthOverviews?$expand=issues",
     daily=False,
+    source="json",
+    schedule="health",
+    identity_column="service",
     columns={
-        "User Principal Name": Kind.TEXT,
-        "Last Activity Date": Kind.TEXT,
-        "Storage Used (Byte)": Kind.INT,
-        "Issue Warning Quota (Byte)": Kind.INT,
-        "Prohibit Send Quota (Byte)": Kind.INT,
-        "Prohibit Send/Receive Quota (Byte)": Kind.INT,
-        "Item Count": Kind.INT,
-        "Report Period": Kind.INT,
+        "service_id": T, "service": T, "status": T, "issue_id": T, "classification": T, "title": T,
+        "start": T, "end": T, "last_modified": T, "issue_status": T, "is_resolved": B, "feature": T,
+        "feature_group": T, "impact": T,
     },
-    identity_column="User Principal Name",
+)  # fmt: skip
+# One row per SKU (subscribedSkus): prepaid units, consumed units, capability status as Graph spells it.
+SUBSCRIPTIONS = ReportDef(
+    key="subscriptions",
+    function="subscribedSkus",
+    daily=False,
+    source="json",
+    identity_column="sku_part_number",
+    columns={
+        "sku_id": T, "sku_part_number": T, "capability_status": T, "applies_to": T, "enabled": N, "warning": N,
+        "suspended": N, "locked_out": N, "consumed": N,
+    },
+)  # fmt: skip
+# One row per credential of every application: type "password" or "key", end/start as ISO 8601 UTC.
+APP_CREDENTIALS = ReportDef(
+    key="app_credentials",
+    function="applications",
+    daily=False,
+    source="json",
+    identity_column="app_name",
+    columns={"app_id": T, "app_name": T, "type": T, "key_id": T, "display_name": T, "start": T, "end": T},
+)
+# One row (the tenant's organization): directory size quota, domains (JSON-encoded list of names).
+ORGANIZATION = ReportDef(
+    key="organization",
+    function="organization",
+    daily=False,
+    source="json",
+    identity_column="display_name",
+    columns={
+        "tenant_id": T, "display_name": T, "directory_used": N, "directory_total": N, "verified_domains": T,
+        "default_domain": T, "initial_domain": T,
+    },
+)  # fmt: skip
+# One row: the tenant's "display concealed names in reports" setting (admin/reportSettings).
+REPORT_SETTINGS = ReportDef(
+    key="report_settings",
+    function="admin/reportSettings",
+    daily=False,
+    source="json",
+    identity_column="display_concealed_names",
+    columns={"display_concealed_names": B},
 )
 
-REPORTS: dict[str, ReportDef] = {r.key: r for r in (EMAIL_ACTIVITY, MAILBOX_USAGE)}
+REPORTS: dict[str, ReportDef] = {
+    r.key: r
+    for r in (
+        EMAIL_ACTIVITY, MAILBOX_USAGE, TEAMS_USER_ACTIVITY, TEAMS_DEVICE_USAGE, SKYPE_USER_ACTIVITY,
+        SKYPE_DEVICE_USAGE, ONEDRIVE_USAGE, ONEDRIVE_ACTIVITY, SHAREPOINT_USAGE, SHAREPOINT_ACTIVITY,
+        SERVICE_HEALTH, SUBSCRIPTIONS, APP_CREDENTIALS, ORGANIZATION, REPORT_SETTINGS,
+    )
+}  # fmt: skip
