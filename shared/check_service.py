@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 
-from shared import runs, snapshots, tenants
+from shared import collection_status, runs, snapshots, tenant_summary, tenants
+from shared.checks import engine
 from shared.checks.data import ReportData
-from shared.checks.engine import run_check
 from shared.checks.result import CheckError, CheckResult, unknown
 
 _TENANT_TTL_S = 60.0
@@ -52,12 +52,36 @@ def answer(plugin: str, mode: str, options: dict[str, str]) -> tuple[CheckResult
         "timeout",
     ):
         options.pop(ignored, None)
+    if tenant_name == "*":
+        return _answer_all(plugin, mode, options)
     try:
         tenant = _tenant(tenant_name)
     except tenants.TenantError as exc:
         return unknown(str(exc)), 404 if tenant_name else 400
+    return _answer_one(tenant, plugin, mode, options)
+
+
+def _answer_all(plugin: str, mode: str, options: dict[str, str]) -> tuple[CheckResult, int]:
+    try:
+        engine.mode_for(plugin, mode)  # an unknown plugin or mode is one answer, not one per tenant
+    except CheckError as exc:
+        return unknown(exc.message), exc.http_status
+    answers: dict[str, tuple[CheckResult, int]] = {}
+
+    def check_one(tenant: tenants.Tenant) -> CheckResult:
+        answers[tenant.tenant_id] = _answer_one(tenant, plugin, mode, options)
+        return answers[tenant.tenant_id][0]
+
+    result = tenant_summary.summarize([t for t in tenants.list_all() if t.enabled], check_one)
+    bad_request = next((a for a in answers.values() if a[1] == 400), None)
+    return bad_request if bad_request else (result, 200)
+
+
+def _answer_one(tenant: tenants.Tenant, plugin: str, mode: str, options: dict[str, str]) -> tuple[CheckResult, int]:
 
     def data_for(report: str) -> ReportData:
+        if report == collection_status.DATASET:
+            return collection_status.report_data(tenant.tenant_id)
         pointer = snapshots.current(tenant.tenant_id, report)
         if pointer is None:
             raise CheckError(_no_data_reason(tenant, report), http_status=200)
@@ -71,6 +95,6 @@ def answer(plugin: str, mode: str, options: dict[str, str]) -> tuple[CheckResult
         )
 
     try:
-        return run_check(plugin, mode, data_for, options), 200
+        return engine.run_check(plugin, mode, data_for, options), 200
     except CheckError as exc:
         return unknown(exc.message), exc.http_status

@@ -1,0 +1,46 @@
+"""One check over every enabled tenant (`tenant=*`): Centreon's instance model with a tenant per instance.
+
+Each tenant's own result goes to the bucket of its status, prefixed `Tenant '<name>' `; the long output
+always names every tenant that is not OK, so a single service on the poller tells an MSP which customers
+are in trouble. Perfdata counts tenants per status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from shared.checks.result import EXIT_CODES, CheckResult, Perfdata
+from shared.tenants import Tenant
+
+# Centreon's severity order (its internal bitmask): CRITICAL 7 > UNKNOWN 3 > WARNING 1 > OK 0.
+SEVERITY = {"OK": 0, "WARNING": 1, "UNKNOWN": 3, "CRITICAL": 7}
+ORDER = ("CRITICAL", "WARNING", "UNKNOWN")
+
+
+def _name(tenant: Tenant) -> str:
+    return tenant.domains[0] if tenant.domains else tenant.display_name or tenant.tenant_id
+
+
+def _body(result: CheckResult) -> str:
+    text = result.short.strip()
+    prefix = f"{result.status}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def summarize(tenants: list[Tenant], check_one: Callable[[Tenant], CheckResult]) -> CheckResult:
+    results = [(t, check_one(t)) for t in tenants]
+    if not results:
+        return CheckResult(status="UNKNOWN", exit_code=3, short="UNKNOWN: No tenants found. ")
+    worst = max((r.status for _, r in results), key=SEVERITY.__getitem__)
+    buckets = {s: [f"Tenant '{_name(t)}' {_body(r)}" for t, r in results if r.status == s] for s in ORDER}
+    if worst == "OK":
+        short = f"OK: All {len(results)} tenants are ok "
+    else:
+        short = "".join(f"{status}: {' - '.join(msgs)} " for status, msgs in buckets.items() if msgs)
+    long_lines = [f"Tenant '{_name(t)}' [{r.status}] {_body(r)}" for t, r in results if r.status != "OK"]
+    counts = {status: sum(1 for _, r in results if r.status == status) for status in SEVERITY}
+    perfdata = [
+        Perfdata(f"tenants.{status.lower()}.count", counts[status], min="0", max=str(len(results)))
+        for status in SEVERITY
+    ]
+    return CheckResult(status=worst, exit_code=EXIT_CODES[worst], short=short, long_lines=long_lines, perfdata=perfdata)
