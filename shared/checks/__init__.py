@@ -14,4 +14,19 @@ CENTREON_BUGS_FIXED: list[str] = [
     "Status expressions are parsed by a safe parser instead of Perl eval: a syntax error or an unknown "
     "%{variable} is reported up front as UNKNOWN with the position, instead of a Perl error (or a silent "
     "undefined value) at evaluation time.",
+    "service-status: a service whose issues are all resolved (--exclude-resolved) or filtered out by the "
+    "classification filters vanished from Centreon's output; o365mon keeps one instance with the service status "
+    "and issue fields '-' (classification filters apply to it as to a service without issues).",
+    "list-services --filter-name was documented but filtered nothing (the code read another option); it filters.",
+    "onedrive list-sites keyed its items by 'Site Id', a column the OneDrive report does not have, so every site "
+    "collapsed into one line; o365mon keys them by the site URL.",
+    "Concealed (hashed) names: Centreon detects them only in SharePoint site modes and silently reports hashed "
+    "UPNs elsewhere; for every workload, a check that needs names (name filter, per-instance counters, list "
+    "modes) on a concealed report answers UNKNOWN naming the Microsoft 365 admin center setting 'Display "
+    "concealed user, group, and site names in all reports' (or Graph PATCH /admin/reportSettings).",
+    "directory-size-usage died with a Perl error ('Can't use an undefined value as a HASH reference') when no "
+    "organization came back; o365mon answers 'UNKNOWN: No organization found.'.",
+    "service-status and subscriptions answered 'No services found.' / 'No subscriptions found.' when Graph "
+    "throttled (429) the request; o365mon reads stored collections, so a throttled collection keeps the "
+    "previous data and shows up in the health plugin instead.",
 ]

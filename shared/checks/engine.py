@@ -6,16 +6,28 @@ from collections.abc import Callable
 
 from .data import ReportData
 from .evaluate import evaluate, instance_counters_shown
-from .fold import Fold, Metrics, SummaryAccumulator
+from .fold import PSEUDONYMIZED, Fold, Metrics, SummaryAccumulator
 from .modes import MODES, PLUGIN_ALIASES, resolve
-from .options import parse_options
-from .result import CheckError, CheckResult
-from .spec import ReportMode
+from .options import Settings, parse_options
+from .output import Output
+from .result import CheckError, CheckResult, ModeExit
+from .select import keep
+from .spec import AnyMode, CollectionMode, ListMode, ReportMode
 
-__all__ = ["run_check", "summary_accumulators", "SummaryAccumulator", "mode_for"]
+__all__ = ["run_check", "summary_accumulators", "SummaryAccumulator", "mode_for", "concealed_message"]
+
+CONCEALED_SETTING = (
+    "turn off 'Display concealed user, group, and site names in all reports' in the Microsoft 365 admin center > "
+    'Settings > Org settings > Reports (or Graph PATCH /admin/reportSettings {"displayConcealedNames": false}); '
+    "real names are stored from the next collection"
+)
 
 
-def mode_for(plugin: str, mode: str) -> ReportMode:
+def concealed_message(report: str, need: str) -> str:
+    return f"Report '{report}' has concealed user, group and site names, so {need} cannot work: {CONCEALED_SETTING}."
+
+
+def mode_for(plugin: str, mode: str) -> AnyMode:
     spec = resolve(plugin, mode)
     if spec is None:
         if plugin.strip().lower() not in PLUGIN_ALIASES:
@@ -24,18 +36,90 @@ def mode_for(plugin: str, mode: str) -> ReportMode:
     return spec
 
 
-def run_check(plugin: str, mode: str, data_for: Callable[[str], ReportData], options: dict[str, str]) -> CheckResult:
-    spec = mode_for(plugin, mode)
-    settings = parse_options(spec, options)
+def _names_needed(spec: AnyMode, settings: Settings) -> str | None:
+    """What needs real names in this check (for the concealed-names answer), or None."""
+    if isinstance(spec, ListMode):
+        return f"mode {spec.name}"
+    if isinstance(spec, CollectionMode) and not spec.needs_names:
+        return None
+    if settings.filters:
+        return " / ".join(f"--{name}" for name in settings.filters)
+    if instance_counters_shown(spec, settings):
+        return f"the per-{spec.instances.name.rstrip('s')} counters"  # type: ignore[union-attr]
+    return None
+
+
+def _check_names(spec: AnyMode, settings: Settings, data: ReportData) -> None:
+    pseudonymize = getattr(spec, "pseudonymize_column", None) is not None
+    if pseudonymize:  # SharePoint keeps Centreon's own semantics: --use-pseudonymize accepts hashed names
+        if data.concealed and not settings.flag("use-pseudonymize"):
+            raise ModeExit(PSEUDONYMIZED)
+        return
+    need = _names_needed(spec, settings) if data.concealed else None
+    if need is not None:
+        raise ModeExit(concealed_message(data.report, need))
+
+
+def _list(spec: ListMode, settings: Settings, data: ReportData) -> Output:
+    items: dict[str, str] = {}
+    check_urls = spec.pseudonymize_column is not None and not settings.flag("use-pseudonymize")
+    for values in data.load_rows():
+        row = dict(zip(data.columns, values, strict=False))
+        if check_urls and not str(row.get(spec.pseudonymize_column) or "").startswith(("http:", "https:")):
+            raise ModeExit(PSEUDONYMIZED)
+        if spec.period_column and str(row.get(spec.period_column)) in ("1", "1.0"):
+            continue
+        if not keep(spec, settings, row):
+            continue
+        shown = {c: "" if row.get(c) is None else str(row.get(c)) for _, c in spec.line}
+        shown.update({c: shown[c].lower() for c in spec.lower if c in shown})
+        items[shown.get(spec.key, str(row.get(spec.key) or ""))] = " ".join(
+            f"[{label}{spec.sep}{shown[column]}]" for label, column in spec.line
+        )
+    out = Output()
+    out.no_label = out.force_long = True
+    out.add("OK", spec.title)
+    out.long += [items[k] for k in sorted(items)]
+    return out
+
+
+def _run(spec: AnyMode, settings: Settings, data_for: Callable[[str], ReportData]) -> Output:
     data = data_for(spec.report)
+    _check_names(spec, settings, data)
+    if isinstance(spec, ListMode):
+        return _list(spec, settings, data)
+    if isinstance(spec, CollectionMode):
+        rows = [dict(zip(data.columns, values, strict=False)) for values in data.load_rows()]
+        metrics = spec.build(rows, settings)
+        if spec.empty and not metrics.instances:  # type: ignore[attr-defined]
+            raise ModeExit(spec.empty)
+        return evaluate(spec, settings, metrics)  # type: ignore[arg-type]
     summary = data.summaries.get(spec.key) if data.summaries else None
     if summary is not None and not settings.filters and not instance_counters_shown(spec, settings):
         metrics = Metrics.from_summary(summary, data.refresh_date)
     else:
-        fold = Fold(spec, data.columns, data.refresh_date, settings.filters, keep_instances=True)
+        fold = Fold(spec, data.columns, data.refresh_date, settings.filters, True, settings.flag("use-pseudonymize"))
         metrics = fold.add_all(data.load_rows()).result()
-    return evaluate(spec, settings, metrics).result(settings)
+    return evaluate(spec, settings, metrics)
+
+
+def run_check(plugin: str, mode: str, data_for: Callable[[str], ReportData], options: dict[str, str]) -> CheckResult:
+    spec = mode_for(plugin, mode)
+    settings = parse_options(spec, options)
+    try:
+        out = _run(spec, settings, data_for)
+    except ModeExit as exc:
+        out = Output()
+        out.add(exc.severity, exc.message)
+    prefix = "o365mon" if spec.plugin == "health" else "cloud::microsoft::office365"
+    return out.result(settings, f"{prefix}::{spec.plugin}::plugin", spec.name)
 
 
 def summary_accumulators(report_key: str, columns: list[str], refresh_date: str) -> list[SummaryAccumulator]:
-    return [SummaryAccumulator(m, columns, refresh_date) for m in MODES.values() if m.report == report_key]
+    """Collection-time summaries of the report modes reading `report_key` (none for JSON collections: their
+    modes always read the few stored rows)."""
+    return [
+        SummaryAccumulator(m, columns, refresh_date)
+        for m in MODES.values()
+        if isinstance(m, ReportMode) and m.report == report_key
+    ]

@@ -12,10 +12,21 @@ from .output import Output, most_critical
 from .perfdata import label as perf_label
 from .ranges import Range
 from .result import Perfdata, perl_number
-from .spec import ActiveCounter, Counter, ReportMode, StatusCounter
+from .spec import (
+    ActiveCounter,
+    AnyMode,
+    Counter,
+    GlobalBlock,
+    InstanceBlock,
+    InstanceCounter,
+    MultiBlock,
+    Perf,
+    StatusCounter,
+    UsageCounter,
+)
 
 _DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
-_FIELD = re.compile(r"\{(\w+)(?::(\w+))?\}")
+_FIELD = re.compile(r"\{(\w+)(?::([^{}]+))?\}")
 
 
 def human_bytes(value: object) -> tuple[str, str]:
@@ -35,12 +46,16 @@ def human_bytes(value: object) -> tuple[str, str]:
 
 
 def render_template(template: str, values: Mapping[str, object]) -> str:
-    """'{key}' -> the value, '{key:bytes}' -> humanised bytes ('49.00 GB')."""
+    """'{key}' -> the value, '{key:bytes}' -> humanised bytes ('49.00 GB'), '{key:.2f}' -> a formatted number."""
+    from .expressions import to_number
 
     def field(m: re.Match[str]) -> str:
         value = values.get(m.group(1))
-        if m.group(2) == "bytes":
+        spec = m.group(2)
+        if spec == "bytes":
             return " ".join(human_bytes(value))
+        if spec:
+            return format(to_number(value), spec)
         return "" if value is None else perl_number(value)
 
     return _FIELD.sub(field, template)
@@ -73,24 +88,36 @@ def _thresholds(settings: Settings, label: str, total: float | None = None, cast
     return out[0], out[1]
 
 
-def _counter_output(counter: Counter, value: object) -> str:
+def _counter_output(counter: Counter, values: Mapping[str, object]) -> str:
+    if "{" in counter.output:
+        return render_template(counter.output, values)
+    value = values[counter.value]
     if counter.bytes:
         return counter.output % human_bytes(value)
     return counter.output % (value,)
 
 
+def _perf_value(p: Perf, value: object) -> object:
+    from .expressions import to_number
+
+    if p.template:
+        return p.template % to_number(value)
+    return int(to_number(value)) if p.integer else value
+
+
 def _counter_perf(settings: Settings, counter: Counter, values: Mapping[str, object], instance: str | None) -> Perfdata:
     p = counter.perf
-    value = values[counter.value]
+    assert p is not None
     warning, critical = _thresholds(settings, counter.label) if p.thresholds else ("", "")
+    nlabel = counter.nlabel + (f".{values[p.nlabel_suffix]}" if p.nlabel_suffix else "")
     return Perfdata(
-        label=perf_label(settings, p.label, counter.nlabel, instance),
-        value=int(value) if p.integer else value,  # type: ignore[arg-type]
-        unit=p.unit,
+        label=perf_label(settings, p.label, nlabel, instance),
+        value=_perf_value(p, values[counter.value]),  # type: ignore[arg-type]
+        unit=str(values[p.unit_key]) if p.unit_key else p.unit,
         warning=warning,
         critical=critical,
         min=p.min,
-        max="" if p.max is None else perl_number(values.get(p.max, "")),
+        max="" if p.max is None else perl_number(values[p.max] if p.max in values else p.max),
     )
 
 
@@ -98,34 +125,26 @@ def _block_skipped(settings: Settings, name: str) -> bool:
     return settings.filter_counters_block is not None and settings.filter_counters_block.search(name) is not None
 
 
-def run_active(mode: ReportMode, settings: Settings, m: Metrics, out: Output) -> None:
-    c: ActiveCounter = mode.active
+def run_active(c: ActiveCounter, settings: Settings, m: Metrics, out: Output) -> None:
     if _block_skipped(settings, "active") or not settings.counter_shown(c.label):
         return
     percent = m.active * 100 / m.total if m.total != 0 else 0
-    text = c.output % (m.report_date, m.active, m.total, percent)
+    if c.dated:
+        text = c.output % (m.report_date, m.active, m.total, percent)
+    else:
+        text = c.output % (m.active, m.total, percent)
     by_percent = settings.units == "%"
     state = _check(settings, c.label, percent if by_percent else m.active, ("critical", "warning"))
-    epoch = perfdate(m.report_date)
+    epoch = perfdate(m.report_date) if c.dated else None
     if epoch is not None:
         out.perfdata.append(Perfdata("perfdate", epoch))
     warning, critical = _thresholds(settings, c.label, m.total if by_percent else None, by_percent)
-    out.perfdata.append(
-        Perfdata(
-            perf_label(settings, c.perf_label, c.nlabel, None),
-            m.active,
-            c.unit,
-            warning,
-            critical,
-            "0",
-            perl_number(m.total),
-        )
-    )
+    label = perf_label(settings, c.perf_label, c.nlabel, None)
+    out.perfdata.append(Perfdata(label, m.active, c.unit, warning, critical, "0", perl_number(m.total)))
     out.add(state, text)
 
 
-def run_totals(mode: ReportMode, settings: Settings, m: Metrics, out: Output) -> None:
-    block = mode.totals
+def run_totals(block: GlobalBlock, settings: Settings, m: Metrics, out: Output) -> None:
     if _block_skipped(settings, "global"):
         return
     states, short, long = [], [], []
@@ -135,7 +154,7 @@ def run_totals(mode: ReportMode, settings: Settings, m: Metrics, out: Output) ->
         value = m.sums[c.value]
         state = _check(settings, c.label, value, ("critical", "warning", "unknown"))
         states.append(state)
-        text = _counter_output(c, value)
+        text = _counter_output(c, m.sums)
         long.append(text)
         if state != "OK":
             short.append(text)
@@ -147,73 +166,161 @@ def run_totals(mode: ReportMode, settings: Settings, m: Metrics, out: Output) ->
         out.add("OK", block.prefix + ", ".join(long))
 
 
-def run_instances(mode: ReportMode, settings: Settings, m: Metrics, out: Output) -> None:
-    block = mode.instances
+def _run_counter(
+    settings: Settings, c: InstanceCounter, values: Mapping[str, object], instance: str | None, out: Output
+) -> tuple[str, str, bool] | None:
+    """(state, text, shown in the long output) for one counter of one instance; None when it has no value."""
+    if isinstance(c, StatusCounter):
+        variables = {var: values.get(key) for var, key in c.variables.items()}
+        exprs = settings.statuses[c.label]
+        state = next((lv.upper() for lv in ("critical", "warning", "unknown") if exprs[lv].matches(variables)), "OK")
+        text = render_template(c.output, values)
+        if state != "OK" and c.problem_suffix:
+            text += render_template(c.problem_suffix, values)
+        if c.perf is not None:
+            p = c.perf
+            label = perf_label(settings, p.label, c.perf_nlabel, instance)
+            out.perfdata.append(Perfdata(label, values[c.perf_value], p.unit, "", "", p.min, ""))  # type: ignore[arg-type]
+        return state, text, True
+    if isinstance(c, UsageCounter):
+        return _run_usage(settings, c, values, instance, out)
+    if values.get(c.value) is None:
+        return None  # Centreon skips a counter whose value is undefined (e.g. a SKU without prepaid units)
+    state = _check(settings, c.label, values[c.value], ("critical", "warning", "unknown"))  # type: ignore[arg-type]
+    if c.perf is not None:
+        out.perfdata.append(_counter_perf(settings, c, values, instance))
+    return state, _counter_output(c, values), c.display_ok
+
+
+def _run_usage(
+    settings: Settings, c: UsageCounter, values: Mapping[str, object], instance: str | None, out: Output
+) -> tuple[str, str, bool]:
+    from .expressions import to_number
+
+    used, total = to_number(values.get(c.used)), to_number(values.get(c.total))
+    if total != 0:
+        free, prct_used = total - used, used * 100 / total
+        prct_free = 100 - prct_used
+    else:
+        free, prct_used, prct_free = 0, 0, 0
+    free_flag = settings.flag("free")
+    if settings.units == "%":
+        value = prct_free if free_flag else prct_used
+    else:
+        value = free if free_flag else used
+    state = _check(settings, c.label, value, ("critical", "warning"))
+    text = "Total: {} Used: {} ({:.2f}%) Free: {} ({:.2f}%)".format(
+        " ".join(human_bytes(total)), " ".join(human_bytes(used)), prct_used, " ".join(human_bytes(free)), prct_free
+    )
+    warning, critical = _thresholds(settings, c.label, total, True)  # always % of the allocation (as Centreon)
+    label = perf_label(settings, c.perf_label, c.nlabel, instance)
+    out.perfdata.append(Perfdata(label, used, "B", warning, critical, "0", perl_number(total)))
+    return state, text, True
+
+
+class _Emitter:
+    """Where an instance's short messages go: straight to a bucket, or (children of a type-3 block) after the
+    parent's prefix, added once per severity (Centreon's run_multiple_prefix_output)."""
+
+    def __init__(self, out: Output, parent_prefix: str | None = None):
+        self.out, self.parent_prefix, self.done = out, parent_prefix, set()
+
+    def __call__(self, severity: str, message: str) -> None:
+        if self.parent_prefix is None:
+            self.out.add(severity, message)
+        elif severity not in self.done:
+            self.done.add(severity)
+            self.out.add(severity, self.parent_prefix)
+            self.out.add(severity, message, separator="")
+        else:
+            self.out.add(severity, message)
+
+
+def run_instances(
+    block: InstanceBlock,
+    settings: Settings,
+    instances: Mapping[str, Mapping[str, object]],
+    out: Output,
+    emit: _Emitter | None = None,
+    multiple_parent: bool = False,
+    indent: str = "",
+) -> None:
     if _block_skipped(settings, block.name):
         return
-    multiple = len(m.instances) > 1
+    emit = emit or _Emitter(out)
+    multiple = len(instances) > 1
     any_counter = False
-    for name in sorted(m.instances):
-        values = m.instances[name]
-        instance = name if (multiple or settings.new_perfdata) else None
+    for key in sorted(instances):
+        values = instances[key]
+        instance = None
+        if multiple or multiple_parent or settings.new_perfdata:
+            instance = "~".join(str(values.get(k, "")) for k in block.perf_instance)
         states, short, long = [], [], []
         for c in block.counters:
             if not settings.counter_shown(c.label):
                 continue
             any_counter = True
-            if isinstance(c, StatusCounter):
-                variables = {var: values.get(key) for var, key in c.variables.items()}
-                exprs = settings.statuses[c.label]
-                state = "OK"
-                for level in ("critical", "warning", "unknown"):
-                    if exprs[level].matches(variables):
-                        state = level.upper()
-                        break
-                text = render_template(c.output, values)
-                if c.perf is not None:
-                    out.perfdata.append(
-                        Perfdata(
-                            perf_label(settings, c.perf.label, c.perf_nlabel, instance),
-                            values[c.perf_value],  # type: ignore[arg-type]
-                            c.perf.unit,
-                            "",
-                            "",
-                            c.perf.min,
-                            "",
-                        )
-                    )
-            else:
-                value = values[c.value]
-                state = _check(settings, c.label, value, ("critical", "warning", "unknown"))  # type: ignore[arg-type]
-                text = _counter_output(c, value)
-                out.perfdata.append(_counter_perf(settings, c, values, instance))
+            done = _run_counter(settings, c, values, instance, out)
+            if done is None:
+                continue
+            state, text, shown = done
             states.append(state)
-            long.append(text)
+            if shown:
+                long.append(text)
             if state != "OK":
                 short.append(text)
         prefix = render_template(block.prefix, values)
         if long:
-            out.long.append(prefix + ", ".join(long))
+            out.long.append(indent + prefix + ", ".join(long))
         state = most_critical(states)
         if state != "OK":
-            out.add(state, prefix + ", ".join(short))
+            emit(state, prefix + ", ".join(short))
         # Centreon adds the prefix alone when the single instance shows no counter (bug fixed: nothing).
-        if not multiple and long:
-            out.add("OK", prefix + ", ".join(long))
-    if any_counter and multiple:
+        if not multiple and not multiple_parent and long:
+            emit("OK", prefix + ", ".join(long))
+    if any_counter and multiple and not multiple_parent:
+        emit("OK", block.message_multiple)
+
+
+def run_multiple(block: MultiBlock, settings: Settings, parents: Mapping[str, Mapping], out: Output) -> None:
+    """Centreon's type-3 block: 'All ... are ok' first when several parents; per parent a long header line,
+    then each group of children (indented long lines, short messages after the parent's prefix)."""
+    if _block_skipped(settings, block.name):
+        return
+    multiple = len(parents) > 1
+    if multiple:
         out.add("OK", block.message_multiple)
+    for key in sorted(parents):
+        parent = parents[key]
+        out.long.append(render_template(block.long_header, parent["values"]))
+        emit = _Emitter(out, render_template(block.prefix, parent["values"]))
+        for group in block.groups:
+            children = parent["groups"].get(group.name)
+            if children is not None:
+                run_instances(group, settings, children, out, emit, multiple, block.indent)
 
 
-def evaluate(mode: ReportMode, settings: Settings, metrics: Metrics) -> Output:
+def evaluate(mode: AnyMode, settings: Settings, metrics: Metrics) -> Output:
     out = Output()
-    run_active(mode, settings, metrics, out)
-    run_totals(mode, settings, metrics, out)
-    run_instances(mode, settings, metrics, out)
+    if getattr(mode, "active", None) is not None:
+        run_active(mode.active, settings, metrics, out)  # type: ignore[union-attr,arg-type]
+    if getattr(mode, "totals", None) is not None:
+        run_totals(mode.totals, settings, metrics, out)  # type: ignore[union-attr,arg-type]
+    block = getattr(mode, "instances", None)
+    if isinstance(block, MultiBlock):
+        run_multiple(block, settings, metrics.instances, out)
+    elif block is not None:
+        run_instances(block, settings, metrics.instances, out)
     return out
 
 
-def instance_counters_shown(mode: ReportMode, settings: Settings) -> bool:
+def instance_counters_shown(mode: AnyMode, settings: Settings) -> bool:
     """Whether any per-instance counter survives --filter-counters (else instances change nothing)."""
-    if _block_skipped(settings, mode.instances.name):
+    block = getattr(mode, "instances", None)
+    if block is None:
         return False
-    return any(settings.counter_shown(c.label) for c in mode.instances.counters)
+    blocks = block.groups if isinstance(block, MultiBlock) else (block,)
+    return any(
+        not _block_skipped(settings, b.name) and any(settings.counter_shown(c.label) for c in b.counters)
+        for b in blocks
+    )

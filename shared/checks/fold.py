@@ -12,7 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .expressions import to_number
+from .result import ModeExit
 from .spec import ReportMode
+
+PSEUDONYMIZED = "reports pseudonymize user-level information is enabled. use option --use-pseudonymize or disable it"
+_URL = re.compile(r"^(https|http):")
 
 SUMMARY_VERSION = 1
 
@@ -44,8 +48,11 @@ class Fold:
         refresh_date: str,
         filters: dict[str, re.Pattern[str]] | None = None,
         keep_instances: bool = True,
+        use_pseudonymize: bool = False,
     ):
         self.mode = mode
+        self.check_urls = mode.pseudonymize_column is not None and not use_pseudonymize
+        self.key_column = (use_pseudonymize and mode.key_pseudonymized) or mode.instances.key
         self.index = {name: i for i, name in enumerate(columns)}
         self.refresh_date = refresh_date or ""
         self.filters = [(mode.filters[opt], rx) for opt, rx in (filters or {}).items()]
@@ -59,6 +66,8 @@ class Fold:
             i = index.get(column)
             return row[i] if i is not None and i < len(row) else None
 
+        if self.check_urls and not _URL.match(str(cell(self.mode.pseudonymize_column) or "")):
+            raise ModeExit(PSEUDONYMIZED)  # SharePoint's own check, before the filters (as Centreon)
         for column, rx in self.filters:
             value = cell(column)
             if rx.search("" if value is None else str(value)) is None:
@@ -81,7 +90,7 @@ class Fold:
         self._sums(cell, "active")
         if self.keep_instances:
             block = self.mode.instances
-            name = cell(block.key)
+            name = cell(self.key_column)
             name = "" if name is None else str(name)
             values = {key: source.get(cell) for key, source in block.values.items()}
             values["name"] = name
@@ -115,7 +124,8 @@ class SummaryAccumulator:
 
     def __init__(self, mode: ReportMode, columns: Sequence[str], refresh_date: str):
         self.mode_key = mode.key
-        self._fold = Fold(mode, columns, refresh_date, filters=None, keep_instances=False)
+        # no pseudonymization check here: the check answers it (from the rows or ReportData.concealed)
+        self._fold = Fold(mode, columns, refresh_date, filters=None, keep_instances=False, use_pseudonymize=True)
 
     def add(self, row: Sequence) -> None:
         self._fold.add(row)

@@ -14,9 +14,11 @@ from .expressions import Expression, parse_expression
 from .perlre import compile_perl
 from .ranges import Range, parse_range
 from .result import EXIT_CODES, CheckError
-from .spec import ActiveCounter, Counter, ReportMode, StatusCounter
+from .spec import AnyMode, Counter, InstanceBlock, MultiBlock, StatusCounter
 
-FLAGS = frozenset({"verbose", "use-new-perfdata", "output-ignore-perfdata", "output-ignore-label", "debug"})
+FLAGS = frozenset(
+    {"verbose", "use-new-perfdata", "output-ignore-perfdata", "output-ignore-label", "output-json", "debug"}
+)
 OUTPUT_OPTIONS = frozenset(
     {
         "filter-counters",
@@ -26,6 +28,7 @@ OUTPUT_OPTIONS = frozenset(
         "range-perfdata",
         "filter-uom",
         "change-exit",
+        "change-short-output",
         "float-precision",
     }
 )
@@ -70,6 +73,10 @@ class Settings:
     new_perfdata: bool = False
     units: str = "%"
     filters: dict[str, re.Pattern[str]] = field(default_factory=dict)  # filter option -> regex
+    excludes: dict[str, re.Pattern[str]] = field(default_factory=dict)  # exclude option -> regex
+    options: dict[str, str] = field(default_factory=dict)  # every option as given (mode options read here)
+    output_json: bool = False
+    change_short_output: list[tuple[re.Pattern[str], str, int]] = field(default_factory=list)
     filter_counters: re.Pattern[str] | None = None  # None: all counters
     filter_counters_block: re.Pattern[str] | None = None
     thresholds: dict[str, Range | None] = field(default_factory=dict)  # 'warning-<thlabel>' -> range
@@ -89,6 +96,13 @@ class Settings:
     def range(self, level: str, label: str) -> Range | None:
         return self.thresholds.get(f"{level}-{self.thlabels[label]}")
 
+    def flag(self, name: str) -> bool:
+        return _flag(self.options, name)
+
+    def option(self, name: str, default: str = "") -> str:
+        value = self.options.get(name)
+        return default if value is None or value == "" else value
+
 
 def _flag(options: dict[str, str], name: str) -> bool:
     return name in options and str(options[name]).strip().lower() not in _OFF
@@ -101,16 +115,44 @@ def _regex(options: dict[str, str], name: str) -> re.Pattern[str] | None:
     return compile_perl(value, what=f"--{name}")
 
 
-def parse_options(mode: ReportMode, options: dict[str, str]) -> Settings:
+def mode_counters(mode: AnyMode) -> list[tuple[object, str]]:
+    """Every counter of a mode with its nlabel option prefix ('instance-' for per-instance counters)."""
+    counters: list[tuple[object, str]] = []
+    if getattr(mode, "active", None) is not None:
+        counters.append((mode.active, ""))  # type: ignore[union-attr]
+    if getattr(mode, "totals", None) is not None:
+        counters += [(c, "") for c in mode.totals.counters]  # type: ignore[union-attr]
+    block = getattr(mode, "instances", None)
+    blocks = list(block.groups) if isinstance(block, MultiBlock) else [block] if block is not None else []
+    for b in blocks:
+        assert isinstance(b, InstanceBlock)
+        counters += [(c, "instance-") for c in b.counters]
+    return counters
+
+
+_PERL_GROUP = re.compile(r"\$(\d+)|\$\{(\d+)\}")
+
+
+def _change_short_output(value: str) -> tuple[re.Pattern[str], str, int]:
+    """'pattern~replacement~flags' (Perl s///): $1 / ${1} references, flags g and i."""
+    parts = value.split("~")
+    if len(parts) < 2:
+        raise CheckError(f"Wrong change-short-output option '{value}'.")
+    pattern, replacement, flags = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
+    rx = compile_perl(pattern, flags.replace("g", ""), what="--change-short-output")
+    replacement = _PERL_GROUP.sub(lambda m: f"\\g<{m.group(1) or m.group(2)}>", replacement.replace("\\", "\\\\"))
+    return rx, replacement, 0 if "g" in flags else 1
+
+
+def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
     options = {str(k).lstrip("-"): ("" if v is None else str(v)) for k, v in options.items()}
-    s = Settings(new_perfdata=_flag(options, "use-new-perfdata"))
+    forced = getattr(mode, "force_new_perfdata", False)
+    s = Settings(new_perfdata=forced or _flag(options, "use-new-perfdata"), options=options)
 
     # Names each counter accepts: '<level>-<label>' always, and with --use-new-perfdata the nlabel form
     # (dots -> dashes, 'instance-' prefix for per-instance counters), which is then the canonical one.
     names: dict[str, tuple[str, str]] = {}  # accepted option name -> (level, canonical threshold label)
-    counters: list[tuple[object, str]] = [(mode.active, "")]
-    counters += [(c, "") for c in mode.totals.counters]
-    counters += [(c, "instance-") for c in mode.instances.counters]
+    counters = mode_counters(mode)
     for counter, prefix in counters:
         label = counter.label  # type: ignore[attr-defined]
         thlabel = label
@@ -121,12 +163,18 @@ def parse_options(mode: ReportMode, options: dict[str, str]) -> Settings:
             names[f"{level}-{thlabel}"] = (level, thlabel)
             names[f"{level}-{label}"] = (level, thlabel)
 
-    known = FLAGS | OUTPUT_OPTIONS | CONNECTION_OPTIONS | set(mode.filters) | {"units"} | set(mode.extra_options)
+    excludes = getattr(mode, "excludes", {})
+    known = FLAGS | OUTPUT_OPTIONS | CONNECTION_OPTIONS | set(mode.filters) | set(excludes) | set(mode.extra_options)
+    if getattr(mode, "active", None) is not None:
+        known |= {"units"}
     for name in options:
         if name not in known and name not in names:
             raise CheckError(f"Unknown option: --{name}")
 
     s.verbose = _flag(options, "verbose")
+    s.output_json = _flag(options, "output-json")
+    if options.get("change-short-output"):
+        s.change_short_output.append(_change_short_output(options["change-short-output"]))
     s.ignore_perfdata = _flag(options, "output-ignore-perfdata")
     s.ignore_label = _flag(options, "output-ignore-label")
     s.units = options.get("units") or "%"
@@ -140,7 +188,11 @@ def parse_options(mode: ReportMode, options: dict[str, str]) -> Settings:
         rx = _regex(options, name)
         if rx is not None:
             s.filters[name] = rx
-    fc = options.get("filter-counters", mode.filter_counters_default)
+    for name in excludes:
+        rx = _regex(options, name)
+        if rx is not None:
+            s.excludes[name] = rx
+    fc = options.get("filter-counters", getattr(mode, "filter_counters_default", ""))
     s.filter_counters = compile_perl(fc, what="--filter-counters") if fc else None
     s.filter_counters_block = _regex(options, "filter-counters-block")
     s.filter_perfdata = _regex(options, "filter-perfdata")
@@ -176,8 +228,11 @@ def parse_options(mode: ReportMode, options: dict[str, str]) -> Settings:
                 exprs[level] = parse_expression(text, counter.variables, option=key)
             s.statuses[counter.label] = exprs
             continue
-        assert isinstance(counter, Counter | ActiveCounter)
+        defaults = {
+            "warning": getattr(counter, "warning_default", ""),
+            "critical": getattr(counter, "critical_default", ""),
+        }
         for level in LEVELS:
-            key = f"{level}-{s.thlabels[counter.label]}"
-            s.thresholds[key] = parse_range(given.get(key, ""), key, s.float_precision)
+            key = f"{level}-{s.thlabels[counter.label]}"  # type: ignore[attr-defined]
+            s.thresholds[key] = parse_range(given.get(key, defaults.get(level, "")), key, s.float_precision)
     return s

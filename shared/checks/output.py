@@ -1,4 +1,5 @@
-"""Output assembly as Centreon's output.pm: severity buckets, the first line, long output, exit code."""
+"""Output assembly as Centreon's output.pm: severity buckets, the first line, long output, exit code, and the
+output options (--change-short-output, --change-exit, --output-json, --output-ignore-label)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from .result import EXIT_CODES, CheckResult, Perfdata
 
 MASK = {"OK": 0, "WARNING": 1, "UNKNOWN": 3, "CRITICAL": 7}
 STATUS_OF_MASK = {0: "OK", 1: "WARNING", 3: "UNKNOWN", 7: "CRITICAL"}
+SEVERITIES = ("CRITICAL", "WARNING", "UNKNOWN", "OK")
 
 
 def most_critical(states: list[str]) -> str:
@@ -16,28 +18,65 @@ def most_critical(states: list[str]) -> str:
 
 class Output:
     def __init__(self) -> None:
-        self.buckets: dict[str, list[str]] = {"CRITICAL": [], "WARNING": [], "UNKNOWN": [], "OK": []}
+        self.buckets: dict[str, list[str]] = {s: [] for s in SEVERITIES}
         self.long: list[str] = []
         self.perfdata: list[Perfdata] = []
         self.mask = 0
+        self.force_long = False  # list modes: the long output is always printed
+        self.no_label = False  # list modes: no 'OK: ' label
 
-    def add(self, severity: str, message: str) -> None:
-        self.buckets[severity].append(message)
+    def add(self, severity: str, message: str, separator: str = " - ") -> None:
+        """Centreon's output_add: messages of a bucket are joined by their separator ('' glues a message to
+        the previous one, as run_multiple_prefix_output does after an 'application 'x' ' prefix)."""
+        bucket = self.buckets[severity]
+        if separator == "" and bucket:
+            bucket[-1] += message
+        else:
+            bucket.append(message)
         self.mask |= MASK[severity]
 
-    def result(self, settings: Settings) -> CheckResult:
+    def result(self, settings: Settings, plugin: str = "", mode: str = "") -> CheckResult:
         status = STATUS_OF_MASK[self.mask]
+        label = not (settings.ignore_label or self.no_label)
         line = ""
         for severity in ("CRITICAL", "WARNING", "UNKNOWN"):
             if self.buckets[severity]:
-                line += ("" if settings.ignore_label else f"{severity}: ") + " - ".join(self.buckets[severity]) + " "
+                line += (f"{severity}: " if label else "") + " - ".join(self.buckets[severity]) + " "
         if status == "OK":
-            line += ("" if settings.ignore_label else "OK: ") + " - ".join(self.buckets["OK"]) + " "
+            line += ("OK: " if label else "") + " - ".join(self.buckets["OK"]) + " "
+        for rx, replacement, count in settings.change_short_output:
+            line = rx.sub(replacement, line, count=count)
         exit_status = settings.change_exit.get(status, status)
-        return CheckResult(
-            status=status,
-            exit_code=EXIT_CODES[exit_status],
-            short=line,
-            long_lines=list(self.long) if settings.verbose else [],
-            perfdata=displayed(settings, self.perfdata),
+        long_lines = list(self.long) if (settings.verbose or self.force_long) else []
+        perfdata = displayed(settings, self.perfdata)
+        result = CheckResult(
+            status=status, exit_code=EXIT_CODES[exit_status], short=line, long_lines=long_lines, perfdata=perfdata
         )
+        if settings.output_json:
+            result.json_document = self.json_document(exit_status, long_lines, perfdata, plugin, mode)
+        return result
+
+    def json_document(
+        self, exit_status: str, long_lines: list[str], perfdata: list[Perfdata], plugin: str, mode: str
+    ) -> dict:
+        """Centreon's --output-json shape (output.pm output_json): short messages (type 1, with their
+        severity), long lines (type 2, only with --verbose or in list modes) and perfdata as fields."""
+        outputs: list[dict] = []
+        for severity in SEVERITIES:
+            outputs += [{"type": 1, "msg": msg, "exit": severity} for msg in self.buckets[severity]]
+        outputs += [{"type": 2, "msg": line} for line in long_lines]
+        perfdatas = [
+            {
+                "label": p.label,
+                "value": p.value,
+                "unit": p.unit,
+                "warning": p.warning,
+                "critical": p.critical,
+                "min": p.min,
+                "max": p.max,
+            }
+            for p in perfdata
+        ]
+        return {
+            "plugin": {"name": plugin, "mode": mode, "exit": exit_status, "outputs": outputs, "perfdatas": perfdatas}
+        }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 
 EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
@@ -44,9 +45,12 @@ class CheckResult:
     short: str  # first line without perfdata, with Centreon's trailing space: "OK: Active users on ... "
     long_lines: list[str] = field(default_factory=list)  # --verbose lines (empty without --verbose)
     perfdata: list[Perfdata] = field(default_factory=list)
+    json_document: dict | None = None  # set with --output-json: text() is then this document
 
     def text(self) -> str:
         """The full plugin output, byte-identical to Centreon's (first line, '|' perfdata, long lines)."""
+        if self.json_document is not None:
+            return json.dumps(self.json_document, ensure_ascii=False) + "\n"
         line = self.short
         if self.perfdata:
             line += "|" + "".join(" " + p.render() for p in self.perfdata)
@@ -72,6 +76,16 @@ class CheckError(Exception):
         super().__init__(message)
         self.message = message
         self.http_status = http_status
+
+
+class ModeExit(Exception):
+    """A mode's own UNKNOWN answer ('No services found.', concealed names): rendered through the normal
+    output path, so --change-exit, --output-json and --change-short-output apply to it."""
+
+    def __init__(self, message: str, severity: str = "UNKNOWN"):
+        super().__init__(message)
+        self.message = message
+        self.severity = severity
 
 
 def unknown(message: str) -> CheckResult:

@@ -60,6 +60,9 @@ class Perf:
     max: str | None = None  # a metric key, or None
     thresholds: bool = True  # show the counter's warning/critical ranges
     integer: bool = True  # Centreon template '%d'
+    template: str = ""  # e.g. '%.2f' (the value is then printed as formatted)
+    nlabel_suffix: str = ""  # instance value key appended to the nlabel ('.days' for app-credentials --unit)
+    unit_key: str = ""  # instance value key giving the unit (instead of `unit`)
 
 
 # --- counters -------------------------------------------------------------------------------------------
@@ -71,8 +74,11 @@ class Counter:
     nlabel: str  # e.g. 'exchange.users.emails.sent.total.count'
     value: str  # metric key (a global sum, or an instance value)
     output: str  # printf template: 'Send Count: %d'; with bytes=True it receives (value, unit): '%s %s'
-    perf: Perf
+    perf: Perf | None
     bytes: bool = False  # humanise the value (base 1024, 2 decimals, B/KB/MB/GB/TB)
+    display_ok: bool = True  # False: its text only shows when it is the counter in trouble (Centreon display_ok)
+    warning_default: str = ""
+    critical_default: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ class ActiveCounter:
     perf_label: str  # 'active_users'
     nlabel: str  # 'exchange.users.active.count' (perfdata only: no nlabel threshold option, as in Centreon)
     unit: str  # 'users'
+    dated: bool = True  # output gets the report date first, and a 'perfdate' metric is added
 
 
 @dataclass(frozen=True)
@@ -99,9 +106,22 @@ class StatusCounter:
     perf: Perf | None = None
     perf_value: str = ""  # instance value key shown in perf
     perf_nlabel: str = ""
+    problem_suffix: str = ""  # template appended to the output when the status is not OK
 
 
-InstanceCounter = Counter | StatusCounter
+@dataclass(frozen=True)
+class UsageCounter:
+    """Used vs allocated bytes ('Total: 1.00 TB Used: 5.00 GB (0.49%) Free: ...'): thresholds on the used %
+    (--units=%) or bytes, on free instead with --free; perfdata thresholds always as % of the allocation."""
+
+    label: str  # 'usage'
+    nlabel: str  # perfdata only: 'onedrive.sites.usage.bytes' (always '<instance>#' with --use-new-perfdata)
+    used: str = "used"  # instance value keys
+    total: str = "allocated"
+    perf_label: str = "used"
+
+
+InstanceCounter = Counter | StatusCounter | UsageCounter
 
 
 # --- blocks and the mode --------------------------------------------------------------------------------
@@ -126,6 +146,20 @@ class InstanceBlock:
     message_multiple: str  # 'All email activity are ok'
     values: dict[str, Source]  # instance value key -> source ('name' is the identity)
     counters: tuple[InstanceCounter, ...]
+    perf_instance: tuple[str, ...] = ("name",)  # value keys naming the instance in perfdata (joined by '~')
+
+
+@dataclass(frozen=True)
+class MultiBlock:
+    """Centreon's type-3 block: parent instances (applications) each holding groups of child instances
+    (password / key credentials); child texts go to the long output under the parent's header."""
+
+    name: str  # 'applications'
+    prefix: str  # "application '{name}' "
+    long_header: str  # "checking application '{name}'"
+    indent: str  # '    '
+    message_multiple: str
+    groups: tuple[InstanceBlock, ...]  # each group's `name` is the key of its children in the parent
 
 
 @dataclass(frozen=True)
@@ -145,8 +179,65 @@ class ReportMode:
     period_column: str = "Report Period"
     last_activity_column: str = "Last Activity Date"
     extra_options: dict[str, str] = field(default_factory=dict)  # other mode options and their defaults
+    # SharePoint: rows whose this column is not an http(s) URL mean pseudonymized reports (--use-pseudonymize)
+    pseudonymize_column: str | None = None
+    key_pseudonymized: str | None = None  # identity column used instead with --use-pseudonymize
 
     @property
     def key(self) -> str:
         """Key of this mode's summary in ReportData.summaries."""
         return f"{self.plugin}:{self.name}"
+
+
+Builder = Callable[[list[dict], "object"], "object"]  # (rows as dicts, Settings) -> fold.Metrics
+
+
+@dataclass(frozen=True)
+class CollectionMode:
+    """A mode over a JSON collection (service health, licences, credentials, organization) or the health
+    pseudo-dataset: `build` turns the rows into Metrics (its manage_selection); counters as in ReportMode."""
+
+    plugin: str
+    name: str
+    report: str
+    build: Builder
+    instances: InstanceBlock | MultiBlock | None = None
+    active: ActiveCounter | None = None  # a global 'used/total (p%)' counter (directory-size-usage)
+    empty: str = ""  # UNKNOWN message when no instance is selected ('No services found.')
+    filters: dict[str, str] = field(default_factory=dict)  # option -> column, regex must match (include)
+    excludes: dict[str, str] = field(default_factory=dict)  # option -> column, regex must not match
+    extra_options: dict[str, str] = field(default_factory=dict)
+    force_new_perfdata: bool = False
+    filter_counters_default: str = ""
+    needs_names: bool = False  # per-instance names from a usage report (concealed check)
+    totals: GlobalBlock | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.plugin}:{self.name}"
+
+
+@dataclass(frozen=True)
+class ListMode:
+    """A list-* mode: 'List sites: ' then one long line per item (Centreon forces the long output)."""
+
+    plugin: str
+    name: str
+    report: str
+    title: str  # 'List sites: '
+    line: tuple[tuple[str, str], ...]  # (label, column) pairs: '[owner = <Owner Display Name>] [url = ...]'
+    sep: str  # between label and value: ' = ' or ': '
+    key: str  # column identifying an item (rows with the same key collapse, sorted by it)
+    filters: dict[str, str] = field(default_factory=dict)
+    extra_options: dict[str, str] = field(default_factory=dict)
+    pseudonymize_column: str | None = None
+    needs_names: bool = True  # lists of users/sites need real names (concealed check)
+    period_column: str | None = None  # when set, only D7 rows (Report Period != 1) are listed
+    lower: tuple[str, ...] = ()  # columns shown lower-cased
+
+    @property
+    def key_name(self) -> str:
+        return f"{self.plugin}:{self.name}"
+
+
+AnyMode = ReportMode | CollectionMode | ListMode

@@ -1,0 +1,33 @@
+"""cloud::microsoft::office365::teams::plugin: users-activity and devices-usage (reference §3.3, §3.4)."""
+
+# ruff: noqa: E501  (mode tables read best one counter per line)
+
+from __future__ import annotations
+
+from .common import Metric, activity_mode, devices_mode
+
+USERS_ACTIVITY = activity_mode(
+    "teams",
+    "teams_user_activity",
+    (
+        Metric("team_chat", "Team Chat Message Count", "Team Chat Message Count: %d", "teams.users.messages.team.count"),
+        Metric("private_chat", "Private Chat Message Count", "Private Chat Message Count: %d", "teams.users.messages.private.count"),
+        Metric("call", "Call Count", "Call Count: %d", "teams.users.call.count"),
+        Metric("meeting", "Meeting Count", "Meeting Count: %d", "teams.users.meeting.count"),
+    ),
+)  # fmt: skip
+
+DEVICES_USAGE = devices_mode(
+    "teams",
+    "teams_device_usage",
+    (
+        ("windows", "Used Windows", "Windows"),
+        ("mac", "Used Mac", "Mac"),
+        ("web", "Used Web", "Web"),
+        ("ios", "Used iOS", "iOS"),
+        ("android-phone", "Used Android Phone", "Android Phone"),
+        ("windows-phone", "Used Windows Phone", "Windows Phone"),
+    ),
+)
+
+MODES = (USERS_ACTIVITY, DEVICES_USAGE)
