@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
+# Offline Bicep validation tools (checkov, pycep-parser, tree-sitter-bicep) in a venv of their own: checkov's pins
+# would conflict with the app's. Inside .venv/ so that git, ruff and .funcignore already leave it out.
+INFRA_VENV := $(VENV)/infra
+STAMP_INFRA := $(INFRA_VENV)/.installed
 
 .PHONY: install demo test lint bench collect-bench check-bench clean
 
@@ -16,6 +20,11 @@ $(STAMP_PY): requirements.txt requirements-dev.txt pyproject.toml
 	$(PIP) install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
+$(STAMP_INFRA): requirements-infra.txt
+	test -x $(INFRA_VENV)/bin/python || $(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-infra.txt
+	touch $@
+
 # Azurite (Table + Queue + Blob emulator) goes into ./node_modules from the pinned lock file.
 $(STAMP_NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -24,9 +33,9 @@ $(STAMP_NODE): package.json package-lock.json
 demo: install
 	$(PY) -m devtools.demo
 
-test: install
+test: install $(STAMP_INFRA)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q
+	O365MON_REQUIRE_INFRA=1 $(PY) -m pytest -q
 
 lint: install
 	$(VENV)/bin/ruff check .

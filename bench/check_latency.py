@@ -41,7 +41,7 @@ def main() -> None:
 
     sizes = [int(s) for s in args.sizes.split(",")]
     with local_stack(sizes) as sample:
-        for run in asyncio.run(collect_all()):
+        for run in asyncio.run(collect_all()) + asyncio.run(collect_all(schedule="health")):
             assert run.status == "success", run.error
         port = free_port()
         runner = LocalRunner(
@@ -59,6 +59,9 @@ def main() -> None:
                 cases = [
                     ("email-activity, unfiltered", f"exchange/email-activity?tenant={t.tenant_id}", args.n),
                     ("mailbox-usage, unfiltered", f"exchange/mailbox-usage?tenant={t.tenant_id}", args.n),
+                    ("management service-status", f"management/service-status?tenant={t.tenant_id}", args.n),
+                    ("sharepoint site-usage, unfiltered", f"sharepoint/site-usage?tenant={t.tenant_id}", args.n),
+                    ("onedrive site-usage, unfiltered", f"onedrive/site-usage?tenant={t.tenant_id}", args.n),
                     (
                         "mailbox-usage, filter-mailbox=^a (regex)",
                         f"exchange/mailbox-usage?tenant={t.tenant_id}&filter-mailbox=%5Ea",

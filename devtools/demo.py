@@ -81,6 +81,14 @@ def show_http(path: str, key: str, accept: str = "text/plain") -> None:
     say()
 
 
+def show_brief(path: str, key: str) -> None:
+    """One line per check: enough to see every plugin answer."""
+    status, code, body = http_check(path, key)
+    first = body.splitlines()[0] if body else ""
+    say(f"  [{code or '-'}] /api/checks/{path}")
+    say(f"      {first[:300]}{' ...' if len(first) > 300 else ''}")
+
+
 def show_cli(args: list[str], env: dict[str, str]) -> None:
     cmd = [str(ROOT / ".venv" / "bin" / "o365mon"), "check", *args]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
@@ -106,7 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with Azurite() as azurite:
         os.environ["AzureWebJobsStorage"] = azurite.connection_string
-        os.environ.setdefault("COLLECT_SCHEDULE", "0 0 */6 * * *")
+        for name, default in (
+            ("COLLECT_SCHEDULE", "0 0 */6 * * *"),
+            ("HEALTH_SCHEDULE", "0 */5 * * * *"),
+            ("SYNC_SCHEDULE", "0 0 */6 * * *"),
+        ):
+            os.environ.setdefault(name, default)
         say(f"Azurite on 127.0.0.1 (table port {azurite.table_port})")
         sim = None
         from shared import tenants
@@ -126,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             tenant_names = [t.domain for t in sample]
         try:
             say("\nCollecting (o365mon collect) ...")
-            for run in asyncio.run(collect_all()):
+            runs = asyncio.run(collect_all()) + asyncio.run(collect_all(schedule="health"))
+            for run in runs:
                 say(
                     f"  {run.tenant_id}: {run.status}, {run.rows} rows, {run.requests} Graph requests"
                     + (f"\n    error: {run.error[:200]}" if run.error else "")
@@ -139,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             names = [
                 "AzureWebJobsStorage",
                 "COLLECT_SCHEDULE",
+                "HEALTH_SCHEDULE",
+                "SYNC_SCHEDULE",
                 "GRAPH_ENDPOINT",
                 "LOGIN_ENDPOINT",
                 "O365_CA_BUNDLE",
@@ -169,6 +185,50 @@ def main(argv: list[str] | None = None) -> int:
             if not real:
                 show_http(f"exchange/email-activity?tenant={second}", function_key)
             show_http(f"exchange/email-activity?tenant={first}&warning-active-users=abc", function_key)
+            say("== One check of each plugin (first line; [exit code]) ==")
+            for path in (
+                f"teams/users-activity?tenant={big}",
+                f"teams/devices-usage?tenant={big}",
+                f"skype/users-activity?tenant={first}",
+                f"onedrive/site-usage?tenant={first}&warning-total-usage-active=1TB",
+                f"sharepoint/site-usage?tenant={first}",
+                f"sharepoint/list-sites?tenant={first}",
+                f"azuread/directory-size-usage?tenant={first}&warning-usage=80",
+                f"management/service-status?tenant={first}",
+                f"management/service-status?tenant={first}&exclude-classification=advisory",
+                f"management/subscriptions?tenant={first}",
+                f"management/app-credentials?tenant={first}&unit=d&warning-password-expires=30:",
+                f"health/data-freshness?tenant={first}",
+                f"health/collection-status?tenant={second}",
+                "management/service-status?tenant=*",
+            ):
+                show_brief(path, function_key)
+            say()
+            say("== check_o365 (the poller plugin) with Centreon's command line ==")
+            key_env = dict(os.environ, O365MON_FUNCTION_KEY=function_key)
+            cmd = [
+                sys.executable,
+                str(ROOT / "pollers" / "check_o365"),
+                f"--url=http://127.0.0.1:{PORT}",
+                "--plugin=cloud::microsoft::office365::management::plugin",
+                "--mode=subscriptions",
+                f"--tenant={first}",
+                "--client-secret=ignored",
+                "--warning-subscription-usage-prct=90",
+            ]
+            out = subprocess.run(cmd, env=key_env, capture_output=True, text=True, timeout=60)
+            say("$ check_o365 " + " ".join(cmd[2:]))
+            say(f"  {out.stdout.splitlines()[0][:300] if out.stdout else out.stderr.strip()}")
+            say(f"  -> exit code {out.returncode}")
+            say()
+            try:
+                from devtools import demo_sync
+            except ImportError:
+                demo_sync = None
+            if demo_sync is not None and not real:
+                say("== Directory sync and contact matching (IT Glue rules) ==")
+                demo_sync.run(say, [t.tenant_id for t in sample])
+                say()
             say("== CLI checks (Centreon's command line, stored data) ==")
             env = dict(os.environ, O365MON_LOCAL_SETTINGS=str(settings_file))
             show_cli(
@@ -190,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"email-activity --tenant={first}"
             )
             keys_rel = keys_file.relative_to(ROOT)
-            read_key = f"python3 -c 'import json;print(json.load(open(\"{keys_rel}\"))[\"function_key\"])'"
+            read_key = f'python3 -c \'import json;print(json.load(open("{keys_rel}"))["function_key"])\''
             say(
                 f'  curl -H "x-functions-key: $({read_key})" '
                 f"'http://127.0.0.1:{PORT}/api/checks/exchange/email-activity?tenant={first}'"

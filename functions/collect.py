@@ -1,4 +1,5 @@
-"""Timer trigger: collect usage reports for every enabled tenant (schedule: app setting COLLECT_SCHEDULE)."""
+"""Timer triggers: collect the usage reports and JSON datasets (COLLECT_SCHEDULE) and, more often, service
+health (HEALTH_SCHEDULE), for every enabled tenant."""
 
 from __future__ import annotations
 
@@ -11,14 +12,24 @@ bp = func.Blueprint()
 log = logging.getLogger("o365mon.functions.collect")
 
 
-@bp.timer_trigger(arg_name="timer", schedule="%COLLECT_SCHEDULE%", run_on_startup=False, use_monitor=True)
-def collect_reports(timer: func.TimerRequest) -> None:
+
+def _run(schedule: str, timer: func.TimerRequest) -> None:
     # Imported here, not at module level: the Graph SDK costs ~0.3 s and 30+ MB, and the HTTP check
     # functions share this worker process.
     from shared.collector import collect_all
 
     if timer.past_due:
-        log.warning("collection timer is past due")
-    results = asyncio.run(collect_all())
+        log.warning("%s collection timer is past due", schedule)
+    results = asyncio.run(collect_all(schedule=schedule))
     failed = [r.tenant_id for r in results if r.status != "success"]
-    log.info("collected %d tenants, %d not fully successful: %s", len(results), len(failed), failed)
+    log.info("%s: collected %d tenants, %d not fully successful: %s", schedule, len(results), len(failed), failed)
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%COLLECT_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def collect_reports(timer: func.TimerRequest) -> None:
+    _run("reports", timer)
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%HEALTH_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def collect_health(timer: func.TimerRequest) -> None:
+    _run("health", timer)

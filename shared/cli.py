@@ -9,7 +9,7 @@ import importlib
 import logging
 import sys
 
-from shared import settings
+from shared import settings, sync_cli
 
 # Centreon options that take no value (Getopt::Long booleans).
 FLAGS = {"verbose", "use-new-perfdata", "output-ignore-perfdata", "output-json", "debug", "use-pseudonymize"}
@@ -84,7 +84,7 @@ def cmd_tenants(args: argparse.Namespace) -> int:
 def cmd_collect(args: argparse.Namespace) -> int:
     from shared.collector import collect_all
 
-    results = asyncio.run(collect_all(args.tenant))
+    results = asyncio.run(collect_all(args.tenant, schedule="health" if args.health else "reports"))
     for r in results:
         print(
             f"{r.tenant_id}: {r.status}, {r.rows} rows, {r.requests} Graph requests"
@@ -142,14 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--credential-prefix", help="use <PREFIX>_CLIENT_ID/_CLIENT_SECRET app settings")
     c = sub.add_parser("collect", help="collect reports now (all enabled tenants, or one)")
     c.add_argument("--tenant")
+    c.add_argument("--health", action="store_true", help="collect service health only (the HEALTH_SCHEDULE timer)")
     r = sub.add_parser("runs", help="recent collection runs of a tenant, newest first")
     r.add_argument("--tenant", required=True)
     r.add_argument("--limit", type=int, default=10)
+    sync_cli.add_commands(sub)  # docs import|export, sync run|logs, review ...
     args = parser.parse_args(argv)
     if args.command == "tenants" and args.action != "list" and not args.tenant_id:
         parser.error("tenant id required")
-    handler = {"tenants": cmd_tenants, "collect": cmd_collect, "runs": cmd_runs}[args.command]
     try:
+        rc = sync_cli.handle(args)
+        if rc is not None:
+            return rc
+        handler = {"tenants": cmd_tenants, "collect": cmd_collect, "runs": cmd_runs}[args.command]
         return handler(args)
     except Exception as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,28 +1,57 @@
-"""Collect usage reports from Graph into snapshots, for every enabled tenant, a few tenants at a time.
+"""Collect every catalog dataset from Graph into snapshots, for every enabled tenant, a few tenants at a time.
 
-Each report is fetched the way Centreon fetches it (D7, then `date=<Report Refresh Date>` for the daily
-form), but once per collection instead of once per check. One tenant's or one report's failure is recorded
-as data and never stops the others; a failed report keeps its previous snapshot.
+CSV reports are fetched the way Centreon fetches them (D7, then `date=<Report Refresh Date>` for the daily
+form), but once per collection instead of once per check. JSON collections (service health, licences, app
+credentials, organization, report settings) are read through the SDK's typed builders, every page, and
+flattened into rows with exactly the catalog's columns:
+- service_health: one row per (service, issue); a service without issues has one row whose text issue
+  columns are "" and whose `is_resolved` is None. Enums are Graph's camelCase spelling; an enum value the SDK
+  does not know (it parses it as None) is stored as "unknownFutureValue".
+- subscriptions: one row per SKU; `capability_status` as Graph spells it (e.g. "Enabled").
+- app_credentials: one row per password ("password") and certificate ("key") credential of every app.
+- organization: one row; `directory_used`/`directory_total` from beta `directorySizeQuota` (None if absent),
+  `verified_domains` a JSON list of names.
+- report_settings: one row; its ReportStatus `Concealed` is the setting itself.
+Datetimes are ISO 8601 UTC `YYYY-MM-DDTHH:MM:SSZ` ("" when absent). JSON snapshots have refresh_date "": they
+have no report date, and the pointer's CollectedAt says when they were read.
+Which timer collects a dataset is `ReportDef.schedule`: "reports" (COLLECT_SCHEDULE) or "health"
+(HEALTH_SCHEDULE, service health only). One tenant's or one dataset's failure is recorded as data and never
+stops the others; a failed dataset (any failed page, a 429 left after the SDK's retries) keeps its previous
+snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
+import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from shared import credentials, runs, settings, tenants
 from shared.checks.engine import summary_accumulators
 from shared.graph import GraphFailure, GraphSession, describe_error
 from shared.reports.catalog import REPORTS, ReportDef
-from shared.reports.csv_stream import ParsedReport, ReportFormatError
+from shared.reports.csv_stream import CONCEALED, ParsedReport, ReportFormatError
 from shared.settings import GraphSettings
 from shared.snapshots import SnapshotWriter
 
 log = logging.getLogger("o365mon.collector")
 
-# The datasets the report timer collects today (the catalog also describes those still to be wired in).
-COLLECTED = ("email_activity", "mailbox_usage")
+SCHEDULES = ("reports", "health")
+
+
+def datasets(schedule: str = "reports") -> tuple[str, ...]:
+    """Catalog keys collected by one timer, in catalog order."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
+    return tuple(key for key, r in REPORTS.items() if r.schedule == schedule)
+
+
+# The datasets the report timer collects (every catalog dataset except service health, which has its own).
+COLLECTED = datasets("reports")
 
 
 def _ingest(report: ReportDef, tenant_id: str, d7: bytes, outcome: runs.ReportOutcome) -> tuple:
@@ -75,15 +104,180 @@ async def _collect_report(g: GraphSession, tenant_id: str, report: ReportDef, ou
     outcome.status = "success"
 
 
-async def collect_tenant(tenant: tenants.Tenant, graph_settings: GraphSettings | None = None) -> runs.RunRecord:
-    run = runs.RunRecord(tenant_id=tenant.tenant_id)
-    run.reports = [runs.ReportOutcome(report=key) for key in COLLECTED]
+# ---------------------------------------------------------------------------------------------- JSON datasets
+
+
+def _iso(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def _enum(value: Any) -> str:
+    """An SDK enum as Graph's camelCase string; None (a value the SDK did not know) as unknownFutureValue."""
+    if value is None:
+        return "unknownFutureValue"
+    return str(getattr(value, "value", value))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _service_health_rows(items: list) -> list[list]:
+    rows = []
+    for service in items:
+        head = [_text(service.id), _text(service.service), _enum(service.status)]
+        issues = service.issues or []
+        if not issues:
+            rows.append([*head, "", "", "", "", "", "", "", None, "", "", ""])
+        for issue in issues:
+            rows.append(
+                [
+                    *head,
+                    _text(issue.id),
+                    _enum(issue.classification),
+                    _text(issue.title),
+                    _iso(issue.start_date_time),
+                    _iso(issue.end_date_time),
+                    _iso(issue.last_modified_date_time),
+                    _enum(issue.status),
+                    issue.is_resolved,
+                    _text(issue.feature),
+                    _text(issue.feature_group),
+                    _text(issue.impact_description),
+                ]
+            )
+    return rows
+
+
+def _subscription_rows(items: list) -> list[list]:
+    rows = []
+    for sku in items:
+        units = sku.prepaid_units
+        rows.append(
+            [
+                _text(sku.sku_id),
+                _text(sku.sku_part_number),
+                _text(sku.capability_status),
+                _text(sku.applies_to),
+                getattr(units, "enabled", None),
+                getattr(units, "warning", None),
+                getattr(units, "suspended", None),
+                getattr(units, "locked_out", None),
+                sku.consumed_units,
+            ]
+        )
+    return rows
+
+
+def _app_credential_rows(items: list) -> list[list]:
+    rows = []
+    for app in items:
+        app_id, name = _text(app.app_id or app.id), _text(app.display_name)
+        for kind, creds in (("password", app.password_credentials), ("key", app.key_credentials)):
+            for c in creds or []:
+                rows.append(
+                    [
+                        app_id,
+                        name,
+                        kind,
+                        _text(c.key_id),
+                        _text(c.display_name),
+                        _iso(c.start_date_time),
+                        _iso(c.end_date_time),
+                    ]
+                )
+    return rows
+
+
+def _organization_rows(items: list) -> list[list]:
+    rows = []
+    for org in items:
+        quota = (org.additional_data or {}).get("directorySizeQuota") or {}
+        domains = org.verified_domains or []
+        default = next((d.name for d in domains if d.is_default), "")
+        initial = next((d.name for d in domains if d.is_initial), "")
+        rows.append(
+            [
+                _text(org.id),
+                _text(org.display_name),
+                quota.get("used") if isinstance(quota, dict) else None,
+                quota.get("total") if isinstance(quota, dict) else None,
+                json.dumps([d.name for d in domains]),
+                _text(default),
+                _text(initial),
+            ]
+        )
+    return rows
+
+
+# Catalog key -> (GraphSession method, flattener). Rows follow the catalog's column order.
+_JSON: dict[str, tuple[str, Callable[[list], list[list]]]] = {
+    "service_health": ("service_health", _service_health_rows),
+    "subscriptions": ("subscribed_skus", _subscription_rows),
+    "app_credentials": ("applications", _app_credential_rows),
+    "organization": ("organization", _organization_rows),
+}
+
+
+def _store_rows(tenant_id: str, report: ReportDef, rows: list[list], concealed: bool) -> Any:
+    columns = list(report.columns)
+    refresh = ""  # JSON datasets have no report date; the pointer's CollectedAt says when they were read
+    writer = SnapshotWriter(tenant_id, report.key, columns)
+    accumulators = summary_accumulators(report.key, columns, refresh)
+    try:
+        for row in rows:
+            writer.add(row)
+            for acc in accumulators:
+                acc.add(row)
+        summaries = {acc.mode_key: acc.result() for acc in accumulators}
+        return writer.commit(refresh_date=refresh, summaries=summaries, concealed=concealed)
+    except BaseException:
+        writer.abort()
+        raise
+
+
+async def _collect_json(g: GraphSession, tenant_id: str, report: ReportDef, outcome: runs.ReportOutcome) -> None:
+    if report.key == "report_settings":
+        settings_entity = await g.report_settings()
+        value = getattr(settings_entity, "display_concealed_names", None)
+        rows: list[list] = [[value]]
+        concealed = bool(value)
+    else:
+        method, flatten = _JSON[report.key]
+        items = await getattr(g, method)()
+        rows = flatten(items)
+        identity = list(report.columns).index(report.identity_column)
+        concealed = any(isinstance(r[identity], str) and CONCEALED.match(r[identity]) for r in rows)
+    outcome.concealed = concealed
+    pointer = await asyncio.to_thread(_store_rows, tenant_id, report, rows, concealed)
+    outcome.rows, outcome.refresh_date, outcome.entities = pointer.rows, pointer.refresh_date, pointer.chunks
+    outcome.status = "success"
+
+
+async def _collect(g: GraphSession, tenant_id: str, report: ReportDef, outcome: runs.ReportOutcome) -> None:
+    if report.source == "json":
+        await _collect_json(g, tenant_id, report, outcome)
+    else:
+        await _collect_report(g, tenant_id, report, outcome)
+
+
+async def collect_tenant(
+    tenant: tenants.Tenant, graph_settings: GraphSettings | None = None, schedule: str = "reports"
+) -> runs.RunRecord:
+    run = runs.RunRecord(tenant_id=tenant.tenant_id, schedule=schedule)
+    run.reports = [runs.ReportOutcome(report=key) for key in datasets(schedule)]
     try:
         creds = credentials.resolve(tenant.credential_prefix)
         async with GraphSession(tenant.tenant_id, creds, graph_settings or GraphSettings.from_env()) as g:
             for outcome in run.reports:
                 try:
-                    await _collect_report(g, tenant.tenant_id, REPORTS[outcome.report], outcome)
+                    await _collect(g, tenant.tenant_id, REPORTS[outcome.report], outcome)
                 except (GraphFailure, ReportFormatError) as exc:
                     outcome.status, outcome.error = "failed", str(exc)
                 except Exception as exc:  # recorded as data: a bug must not hide the other reports
@@ -105,8 +299,9 @@ async def collect_tenant(tenant: tenants.Tenant, graph_settings: GraphSettings |
     run.finish()
     await asyncio.to_thread(runs.save, run)
     log.info(
-        "tenant %s: %s, %d rows, %d Graph requests%s",
+        "tenant %s (%s): %s, %d rows, %d Graph requests%s",
         tenant.tenant_id,
+        schedule,
         run.status,
         run.rows,
         run.requests,
@@ -115,8 +310,12 @@ async def collect_tenant(tenant: tenants.Tenant, graph_settings: GraphSettings |
     return run
 
 
-async def collect_all(only: str | None = None, concurrency: int | None = None) -> list[runs.RunRecord]:
-    """Collect every enabled tenant (or one, by id or domain), `COLLECT_CONCURRENCY` at a time."""
+async def collect_all(
+    only: str | None = None, concurrency: int | None = None, schedule: str = "reports"
+) -> list[runs.RunRecord]:
+    """Collect one timer's datasets (`schedule`: "reports" or "health") for every enabled tenant (or one, by id
+    or domain), `COLLECT_CONCURRENCY` at a time."""
+    datasets(schedule)  # an unknown schedule fails before any tenant is touched
     if only:
         selected = [tenants.resolve(only)]
     else:
@@ -126,6 +325,6 @@ async def collect_all(only: str | None = None, concurrency: int | None = None) -
 
     async def one(t: tenants.Tenant) -> runs.RunRecord:
         async with limit:
-            return await collect_tenant(t, graph_settings)
+            return await collect_tenant(t, graph_settings, schedule)
 
     return list(await asyncio.gather(*(one(t) for t in selected)))

@@ -11,15 +11,20 @@ import datetime as dt
 import re
 import ssl
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity.aio import CertificateCredential, ClientSecretCredential
+from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
 from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.generated.admin.service_announcement.health_overviews.health_overviews_request_builder import (
+    HealthOverviewsRequestBuilder,
+)
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph_core import GraphClientFactory
 
@@ -82,7 +87,10 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, ODataError):
         code = exc.error.code if exc.error else "?"
         message = exc.error.message if exc.error else ""
-        return f"Graph returned HTTP {exc.response_status_code} {code}: {message}".rstrip(": ")
+        text = f"Graph returned HTTP {exc.response_status_code} {code}: {message}".rstrip(": ")
+        if exc.response_status_code == 429:
+            return f"throttled: {text} (still 429 after the SDK's retries)"
+        return text
     if isinstance(exc, httpx.TransportError | AzureError):
         return f"cannot reach Graph or the login endpoint: {type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"
@@ -93,6 +101,7 @@ class GraphSession:
 
     def __init__(self, tenant_id: str, credentials: AppCredentials, settings: GraphSettings) -> None:
         self.tenant_id = tenant_id
+        self.graph_endpoint = settings.graph_endpoint
         self.stats = RequestStats()
         authority = settings.login_endpoint
         kwargs: dict = {"authority": authority}
@@ -140,3 +149,121 @@ class GraphSession:
         except Exception as exc:  # every failure becomes a recorded reason, not a crash
             raise GraphFailure(describe_error(exc)) from None
         return body or b""
+
+    # -- directory (contact sync, issue 4): plain dicts so callers never see SDK models ------------------
+    USER_SELECT = (
+        "id", "givenName", "surname", "displayName", "userPrincipalName", "mail", "proxyAddresses", "otherMails",
+        "jobTitle", "mobilePhone", "businessPhones", "accountEnabled", "userType", "assignedLicenses",
+    )  # fmt: skip
+
+    async def directory_organization(self) -> dict:
+        """`GET /organization`: id, display name and verified domains (name, isDefault, isInitial)."""
+        try:
+            page = await self.client.organization.get()
+        except Exception as exc:
+            raise GraphFailure(describe_error(exc)) from None
+        org = (page.value or [None])[0] if page else None
+        if org is None:
+            return {}
+        domains = [
+            {"name": d.name or "", "isDefault": bool(d.is_default), "isInitial": bool(d.is_initial)}
+            for d in org.verified_domains or []
+        ]
+        return {"id": org.id or "", "displayName": org.display_name or "", "verifiedDomains": domains}
+
+    async def directory_users(self):  # noqa: ANN201 - an async iterator of pages (list[dict])
+        """`GET /users?$select=...&$top=999`, following `@odata.nextLink`; yields one list of dicts per page."""
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+        from msgraph.generated.users.users_request_builder import UsersRequestBuilder
+
+        qp = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(select=list(self.USER_SELECT), top=999)
+        try:
+            page = await self.client.users.get(request_configuration=RequestConfiguration(query_parameters=qp))
+            while page is not None:
+                yield [
+                    {
+                        "id": u.id or "", "givenName": u.given_name, "surname": u.surname,
+                        "displayName": u.display_name, "userPrincipalName": u.user_principal_name or "",
+                        "mail": u.mail, "proxyAddresses": list(u.proxy_addresses or []),
+                        "otherMails": list(u.other_mails or []), "jobTitle": u.job_title,
+                        "mobilePhone": u.mobile_phone, "businessPhones": list(u.business_phones or []),
+                        "accountEnabled": u.account_enabled, "userType": u.user_type,
+                        "skuIds": [str(a.sku_id) for a in u.assigned_licenses or [] if a.sku_id],
+                    }
+                    for u in page.value or []
+                ]  # fmt: skip
+                link = page.odata_next_link
+                page = await self.client.users.with_url(link).get() if link else None
+        except GraphFailure:
+            raise
+        except Exception as exc:
+            raise GraphFailure(describe_error(exc)) from None
+
+    async def directory_skus(self) -> list[dict]:
+        """`GET /subscribedSkus`: sku id, part number, status, prepaid enabled and consumed units."""
+        try:
+            page = await self.client.subscribed_skus.get()
+        except Exception as exc:
+            raise GraphFailure(describe_error(exc)) from None
+        return [
+            {
+                "skuId": str(s.sku_id or ""), "skuPartNumber": s.sku_part_number or "",
+                "capabilityStatus": s.capability_status or "", "consumedUnits": s.consumed_units or 0,
+                "enabled": (s.prepaid_units.enabled or 0) if s.prepaid_units else 0,
+            }
+            for s in (page.value if page else None) or []
+        ]  # fmt: skip
+
+    # ------------------------------------------------------------------ JSON collections
+    # Each returns the SDK's typed items of every page. A page is followed with `.with_url(nextLink)`, which
+    # sends the link verbatim (its own query string: `$expand`, `$skiptoken`...) and never re-applies the
+    # first request's parameters (Centreon's infinite loop). A nextLink seen twice is a failure, not a loop;
+    # any failed page fails the whole collection, so a caller never stores part of it.
+
+    async def _all_pages(self, what: str, builder: Any, request_configuration: Any = None) -> list:
+        items: list = []
+        seen: set[str] = set()
+        try:
+            page = await builder.get(request_configuration=request_configuration)
+            while page is not None:
+                items.extend(page.value or [])
+                link = page.odata_next_link
+                if not link:
+                    break
+                if link in seen:
+                    raise GraphFailure(
+                        f"{what}: Graph returned the same @odata.nextLink twice ({link}); stopped instead of looping"
+                    )
+                seen.add(link)
+                page = await builder.with_url(link).get()
+        except GraphFailure:
+            raise
+        except Exception as exc:
+            raise GraphFailure(f"{what}: {describe_error(exc)}") from None
+        return items
+
+    async def service_health(self) -> list:
+        """`GET /admin/serviceAnnouncement/healthOverviews?$expand=issues`: ServiceHealth items with issues."""
+        query = HealthOverviewsRequestBuilder.HealthOverviewsRequestBuilderGetQueryParameters(expand=["issues"])
+        builder = self.client.admin.service_announcement.health_overviews
+        return await self._all_pages("healthOverviews", builder, RequestConfiguration(query_parameters=query))
+
+    async def subscribed_skus(self) -> list:
+        return await self._all_pages("subscribedSkus", self.client.subscribed_skus)
+
+    async def applications(self) -> list:
+        return await self._all_pages("applications", self.client.applications)
+
+    async def organization(self) -> list:
+        """`GET /beta/organization`, as Centreon's directory-size-usage: only beta documents
+        `directorySizeQuota`, which the v1.0 `Organization` model lacks; the SDK parses the beta body with the
+        same model and leaves `directorySizeQuota` in `additional_data`."""
+        builder = self.client.organization.with_url(f"{self.graph_endpoint}/beta/organization")
+        return await self._all_pages("organization", builder)
+
+    async def report_settings(self) -> Any:
+        """`GET /admin/reportSettings` (one entity): `.display_concealed_names`."""
+        try:
+            return await self.client.admin.report_settings.get()
+        except Exception as exc:
+            raise GraphFailure(f"reportSettings: {describe_error(exc)}") from None

@@ -33,6 +33,7 @@ class ReportOutcome:
 @dataclass
 class RunRecord:
     tenant_id: str
+    schedule: str = "reports"  # which timer: "reports" (COLLECT_SCHEDULE) or "health" (HEALTH_SCHEDULE)
     started: str = field(default_factory=now_iso)
     ended: str = ""
     status: str = "running"  # success | partial | failed
@@ -69,6 +70,7 @@ def save(run: RunRecord) -> None:
             "Started": run.started,
             "Ended": run.ended,
             "Status": run.status,
+            "Schedule": run.schedule,
             "Rows": run.rows,
             "Requests": run.requests,
             "Throttled": run.throttled,

@@ -30,6 +30,14 @@ SETTINGS: dict[str, str] = {
     "O365_TENANT_ID": "Single-tenant shortcut: monitor this tenant without a Tenants table entry",
     "COLLECT_SCHEDULE": f"NCRONTAB schedule of the report collection (default '{DEFAULT_COLLECT_SCHEDULE}')",
     "COLLECT_CONCURRENCY": "Tenants collected at once (default 4)",
+    "HEALTH_SCHEDULE": "NCRONTAB schedule of the service health collection (default '0 */5 * * * *')",
+    "SYNC_SCHEDULE": "NCRONTAB schedule of the directory sync and contact matching (default '0 0 */6 * * *')",
+    "SYNC_INCLUDE_GUESTS": "Match and create guest users (#EXT#, userType Guest) as contacts (default false)",
+    "SYNC_ONLY_ENABLED": "Create contacts only for enabled accounts (default true)",
+    "SYNC_ONLY_LICENSED": "Create contacts only for licensed users (default true)",
+    "MATCH_SUGGESTION_CUTOFF": "Minimum rapidfuzz WRatio score (0-100) of an organization suggestion (default 80)",
+    "MATCH_LOCK_SECONDS": "Expiry of the per-tenant matching lock, renewed while a run progresses (default 300)",
+    "MATCH_LOCK_WAIT": "Seconds a match waits for another run of the same tenant before retrying later (default 60)",
 }
 
 

@@ -16,12 +16,18 @@ from devtools.simulator.server import AppCredential, Fault, GraphSimulator
 from devtools.simulator.tenants import SampleTenant
 from shared import runs, tenants
 from shared.check_service import answer
-from shared.collector import collect_all
+from shared.collector import COLLECTED, collect_all
+from shared.reports.catalog import REPORTS
 
 CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "s3cr3t-Value~with/odd+chars="
 CERT_CLIENT_ID = "cccccccc-bbbb-cccc-dddd-eeeeeeeeeeee"
 SEEDS = iter(range(101, 200))
+# Graph requests of a full report collection: every CSV report call (D7, plus the daily form where the catalog
+# says `daily`) is a 302 plus its download; every JSON dataset is one page at the simulator's default page size.
+CSV_REQUESTS = 2 * sum(2 if REPORTS[k].daily else 1 for k in COLLECTED if REPORTS[k].source == "csv")
+JSON_REQUESTS = sum(1 for k in COLLECTED if REPORTS[k].source == "json")
+FULL_REQUESTS = CSV_REQUESTS + JSON_REQUESTS  # 2 x 19 + 4 = 42
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +93,9 @@ def test_collection_stores_what_checks_answer(graph_env: GraphSimulator) -> None
     t = register()
     run = collect(t.domain)
     assert run.status == "success", run.error
-    # D7 + daily email activity and D7 mailbox usage: each a 302 plus its download.
-    assert run.requests == 6
+    # Every dataset of the report timer (see FULL_REQUESTS), whatever the tenant size.
+    assert (CSV_REQUESTS, JSON_REQUESTS) == (38, 4)
+    assert run.requests == FULL_REQUESTS
     result, status = answer("exchange", "email-activity", {"tenant": t.domain})
     assert status == 200
     assert result.text().startswith(expected_email_activity(graph_env, t))
@@ -109,7 +116,7 @@ def test_throttled_report_waits_for_retry_after_then_succeeds(graph_env: GraphSi
     run = collect(t.tenant_id)
     assert run.status == "success", run.error
     assert run.throttled == 1 and run.throttle_wait_s == 1
-    assert run.requests == 7
+    assert run.requests == FULL_REQUESTS + 1  # the one retried request
 
 
 def test_wrong_secret_is_recorded_and_check_says_why(graph_env: GraphSimulator, caplog) -> None:
@@ -170,7 +177,9 @@ def test_header_only_report(graph_env: GraphSimulator) -> None:
 def test_concealed_names_are_recorded(graph_env: GraphSimulator) -> None:
     t = register(191)
     run = collect(t.tenant_id)
-    assert all(r.concealed for r in run.reports)
+    assert all(r.concealed for r in run.reports if REPORTS[r.report].source == "csv")
+    settings = next(r for r in run.reports if r.report == "report_settings")
+    assert settings.concealed is True  # the tenant's displayConcealedNames
     assert runs.last_status(t.tenant_id, "mailbox_usage")["Concealed"] is True
 
 

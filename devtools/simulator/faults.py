@@ -21,6 +21,7 @@ class Fault:
     times: int | None = 1  # how many requests it applies to; None: until cleared
     retry_after: int = 1  # seconds, for throttle and unavailable
     delay: float = 0.0  # seconds, for slow
+    page: int | None = None  # only page N of a JSON collection (1: requests without $skiptoken); None: any
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -59,12 +60,16 @@ class FaultBook:
         with self._lock:
             return [Fault(**asdict(f)) for f in self._faults]
 
-    def take(self, *, paths: tuple[str, ...], tenant_keys: tuple[str, ...], download: bool) -> Fault | None:
+    def take(
+        self, *, paths: tuple[str, ...], tenant_keys: tuple[str, ...], download: bool, page: int | None = None
+    ) -> Fault | None:
         """Consume one use of the first fault matching this request, if any.
 
         `paths`: the request path, plus for a download the report request that issued it, so that
-        `path_contains="getMailboxUsageDetail"` can target that report's download. `tenant_keys`: the request's
-        tenant id and domains, lowercased.
+        `path_contains="getMailboxUsageDetail"` can target that report's download; for Graph requests also the
+        path with its query string, so `path_contains="$skiptoken"` targets every page after the first.
+        `tenant_keys`: the request's tenant id and domains, lowercased. `page`: the JSON collection page number
+        of the request (1 without a skip token), matched by `Fault.page`.
         """
         with self._lock:
             for fault in self._faults:
@@ -73,6 +78,8 @@ class FaultBook:
                 if fault.tenant is not None and fault.tenant.lower() not in tenant_keys:
                     continue
                 if fault.path_contains is not None and not any(fault.path_contains in p for p in paths):
+                    continue
+                if fault.page is not None and fault.page != page:
                     continue
                 used = Fault(**asdict(fault))
                 if fault.times is not None:

@@ -36,7 +36,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from . import certs
+from . import certs, directory, health
 from .faults import Fault, FaultBook
 from .tenants import PERIODS, REPORT_FUNCTIONS, SampleTenant, report_csv
 
@@ -51,6 +51,9 @@ _RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
 _JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _REPORT_PATH = re.compile(r"/v1\.0/reports/(\w+)\((.*)\)")
 _DOWNLOAD_PATH = re.compile(r"/data/download/([A-Za-z0-9_-]+)")
+_CONTEXT = "https://graph.microsoft.com/v1.0/$metadata#"
+DEFAULT_PAGE_SIZE = 100  # "The response is paginated and each page contains 100 objects." [D]
+SERVICE_ANNOUNCEMENT = "/v1.0/admin/serviceAnnouncement/"
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,12 @@ class GraphSimulator:
         crlf: bool = False,
         reorder_columns: bool = False,
         extra_columns: bool = False,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        pascal_case_enums: bool = False,
+        unknown_enum_value: bool = False,
+        service_throttle_limit: int | None = None,
+        service_throttle_window: float = 60.0,
+        repeat_next_link: bool = False,
     ) -> None:
         if graph_port and graph_port == download_port:
             raise ValueError("graph and download listeners need different ports (see module docstring)")
@@ -275,6 +284,16 @@ class GraphSimulator:
         self.crlf = crlf
         self.reorder_columns = reorder_columns
         self.extra_columns = extra_columns
+        # JSON collections: items per page when the request has no $top (tests use 2 to force paging).
+        self.page_size = page_size
+        self.pascal_case_enums = pascal_case_enums  # service health enums as in the doc examples
+        self.unknown_enum_value = unknown_enum_value  # the last service's status becomes an unknown value
+        # /admin/serviceAnnouncement/*: 240 per 60 s per app and tenant in the real service; None: off.
+        self.service_throttle_limit = service_throttle_limit
+        self.service_throttle_window = service_throttle_window
+        # A broken server: every nextLink of a collection points to page 2 again (a client must not loop).
+        self.repeat_next_link = repeat_next_link
+        self._health: dict[str, list[dict]] = {}
         self._ports = {"login": login_port, "graph": graph_port, "download": download_port}
         self._by_key: dict[str, SampleTenant] = {}
         for tenant in self.tenants:
@@ -390,6 +409,26 @@ class GraphSimulator:
         with self._lock:
             self._concealed[tenant.tenant_id] = concealed
 
+    def set_service_health(self, tenant_key: str, overviews: list[dict] | None) -> None:
+        """Serve these healthOverviews items (Graph JSON, issues included) for a tenant; None: the default."""
+        tenant = self.tenant(tenant_key)
+        if tenant is None:
+            raise KeyError(tenant_key)
+        with self._lock:
+            if overviews is None:
+                self._health.pop(tenant.tenant_id, None)
+            else:
+                self._health[tenant.tenant_id] = json.loads(json.dumps(overviews))
+
+    def service_health(self, tenant_key: str) -> list[dict]:
+        """The healthOverviews items of a tenant (camelCase, issues included), before casing options."""
+        tenant = self.tenant(tenant_key)
+        if tenant is None:
+            raise KeyError(tenant_key)
+        with self._lock:
+            custom = self._health.get(tenant.tenant_id)
+        return json.loads(json.dumps(custom)) if custom is not None else health.default_health(tenant)
+
     def reset_throttling(self) -> None:
         with self._lock:
             self._windows.clear()
@@ -416,7 +455,7 @@ class GraphSimulator:
             return self._handle_login(method, path, headers, body)
         if role == "download":
             return self._handle_download(method, path, headers)
-        return self._handle_graph(method, path, headers, body)
+        return self._handle_graph(method, path, headers, body, split.query)
 
     # ----------------------------------------------------------------- login
 
@@ -685,7 +724,7 @@ class GraphSimulator:
             time.sleep(fault.delay)
         return None
 
-    def _handle_graph(self, method: str, path: str, headers: Any, body: bytes) -> _Reply:
+    def _handle_graph(self, method: str, path: str, headers: Any, body: bytes, query: str = "") -> _Reply:
         if path.rstrip("/") == "/_sim/faults":
             return self._handle_sim_faults(method, body)
         auth = headers.get("Authorization", "")
@@ -702,14 +741,29 @@ class GraphSimulator:
                 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.", headers
             )
         tenant = self._by_key[grant.tenant_id.lower()]
-        fault = self._faults.take(paths=(path,), tenant_keys=self._tenant_keys(tenant), download=False)
+        params = _query_params(query)
+        page = _decode_skiptoken(params.get("$skiptoken", ""))[1] if "$skiptoken" in params else 1
+        # Faults match the path or the path with its query, so `path_contains="$skiptoken"` hits pages >= 2.
+        paths = (path, f"{path}?{unquote(query)}") if query else (path,)
+        fault = self._faults.take(paths=paths, tenant_keys=self._tenant_keys(tenant), download=False, page=page)
         if fault is not None:
             reply = self._fault_reply(fault, headers)
             if reply is not None:
                 return reply
 
+        if path.rstrip("/") == "/beta/organization" and method == "GET":
+            return self._collection(tenant, path, query, params, headers, [directory.organization(tenant)])
         if not path.startswith("/v1.0/"):
             return self._graph_error(400, "BadRequest", "Invalid version.", headers)
+        if path.startswith(SERVICE_ANNOUNCEMENT) and self.service_throttle_limit is not None:
+            retry_after = self._throttle_check(
+                grant, tenant, "serviceAnnouncement", self.service_throttle_limit, self.service_throttle_window
+            )
+            if retry_after is not None:
+                return self._too_many_requests(retry_after, headers)
+        json_reply = self._json_collection(method, tenant, path.rstrip("/"), query, params, headers)
+        if json_reply is not None:
+            return json_reply
         if path == "/v1.0/admin/reportSettings":
             return self._report_settings(method, tenant, headers, body)
         match = _REPORT_PATH.fullmatch(path)
@@ -758,6 +812,114 @@ class GraphSimulator:
             },
         )
 
+    # ----------------------------------------------------------------- JSON collections
+
+    def _json_collection(
+        self, method: str, tenant: SampleTenant, path: str, query: str, params: dict[str, str], headers: Any
+    ) -> _Reply | None:
+        """The JSON collections (health, licences, applications, organization, users); None: not one of them."""
+        if path not in _COLLECTION_PATHS:
+            return None
+        if method != "GET":
+            return self._graph_error(405, "Request_BadRequest", "Method not allowed.", headers)
+        if path == "/v1.0/users":
+            return self._users(tenant, path, query, params, headers)
+        if path == "/v1.0/admin/serviceAnnouncement/healthOverviews":
+            expand = [e.strip() for e in params.get("$expand", "").split(",") if e.strip()]
+            items = health.render(
+                self.service_health(tenant.tenant_id),
+                expand_issues="issues" in expand,
+                pascal_case=self.pascal_case_enums,
+                unknown_enum=self.unknown_enum_value,
+            )
+            context = "admin/serviceAnnouncement/healthOverviews" + ("(issues())" if "issues" in expand else "")
+            return self._collection(tenant, path, query, params, headers, items, context)
+        if path == "/v1.0/subscribedSkus":
+            return self._collection(tenant, path, query, params, headers, directory.subscribed_skus(tenant))
+        if path == "/v1.0/applications":
+            return self._collection(tenant, path, query, params, headers, directory.applications(tenant))
+        return self._collection(tenant, path, query, params, headers, [directory.organization(tenant)])
+
+    def _next_link(self, path: str, query: str, offset: int, page: int) -> str:
+        # Keep every original query option ($expand, $select, $top...) in its original spelling and order.
+        kept = [p for p in query.split("&") if p and _param_name(p) != "$skiptoken"]
+        kept.append(f"$skiptoken={_encode_skiptoken(offset, page)}")
+        return f"{self.graph_endpoint}{path}?{'&'.join(kept)}"
+
+    def _page_size(self, params: dict[str, str], headers: Any) -> int | _Reply:
+        raw = params.get("$top")
+        if raw is None:
+            return max(1, self.page_size)
+        if not raw.isdigit() or not 1 <= int(raw) <= 999:
+            # [I: Microsoft Q&A 1129204] message; the error code is a guess.
+            return self._graph_error(
+                400,
+                "Request_UnsupportedQuery",
+                f"Invalid page size specified: '{raw}'. Must be between 1 and 999 inclusive.",
+                headers,
+            )
+        return int(raw)
+
+    def _collection(
+        self,
+        tenant: SampleTenant,
+        path: str,
+        query: str,
+        params: dict[str, str],
+        headers: Any,
+        items: list[dict],
+        context: str | None = None,
+    ) -> _Reply:
+        size = self._page_size(params, headers)
+        if isinstance(size, _Reply):
+            return size
+        offset, page = _decode_skiptoken(params.get("$skiptoken", "")) if "$skiptoken" in params else (0, 1)
+        if offset < 0:
+            return self._graph_error(400, "BadRequest", "Invalid skip token.", headers)
+        chunk = items[offset : offset + size]
+        base = "https://graph.microsoft.com" if path.startswith("/beta/") else None
+        ctx = (base + "/beta/$metadata#organization") if base else _CONTEXT + (context or path.rsplit("/", 1)[-1])
+        payload: dict[str, Any] = {"@odata.context": ctx}
+        if offset + size < len(items):
+            if self.repeat_next_link and page >= 2:
+                payload["@odata.nextLink"] = self._next_link(path, query, offset, page)
+            else:
+                payload["@odata.nextLink"] = self._next_link(path, query, offset + size, page + 1)
+        payload["value"] = chunk
+        return _json_reply(200, payload)
+
+    def _users(self, tenant: SampleTenant, path: str, query: str, params: dict[str, str], headers: Any) -> _Reply:
+        size = self._page_size(params, headers)
+        if isinstance(size, _Reply):
+            return size
+        select: tuple[str, ...] | None = None
+        if params.get("$select"):
+            select = tuple(f.strip() for f in params["$select"].split(",") if f.strip())
+            allowed = set(directory.ALL_FIELDS) | set(directory.DEFAULT_FIELDS)
+            unknown = [f for f in select if f not in allowed]
+            if unknown:
+                return self._graph_error(
+                    400,
+                    "Request_BadRequest",
+                    f"Could not find a property named '{unknown[0]}' on type 'microsoft.graph.user'.",
+                    headers,
+                )
+        offset, page = _decode_skiptoken(params.get("$skiptoken", "")) if "$skiptoken" in params else (0, 1)
+        if offset < 0:
+            return self._graph_error(400, "BadRequest", "Invalid skip token.", headers)
+        value, next_position = [], None
+        for position, user in directory.iter_directory(tenant, offset):
+            if len(value) == size:
+                next_position = position
+                break
+            value.append(user.to_json(select))
+        context = _CONTEXT + (f"users({','.join(select)})" if select else "users")
+        payload: dict[str, Any] = {"@odata.context": context}
+        if next_position is not None:
+            payload["@odata.nextLink"] = self._next_link(path, query, next_position, page + 1)
+        payload["value"] = value
+        return _json_reply(200, payload)
+
     def _report(self, tenant: SampleTenant, grant: _Grant, function: str, args: str, path: str, headers: Any) -> _Reply:
         not_found = f"Resource not found for the segment '{function}'."
         if function not in REPORT_FUNCTIONS:
@@ -791,7 +953,7 @@ class GraphSimulator:
             # No such overload (e.g. a date on getMailboxUsageDetail): OData cannot resolve the segment.
             return self._graph_error(400, "BadRequest", not_found, headers)
 
-        retry_after = self._throttle_check(grant, tenant, function)
+        retry_after = self._throttle_check(grant, tenant, function, self.throttle_limit, self.throttle_window)
         if retry_after is not None:
             return self._too_many_requests(retry_after, headers)
 
@@ -813,19 +975,21 @@ class GraphSimulator:
         location = f"{self.download_endpoint}/data/download/{token}"
         return _Reply(302, b"", "text/plain", [("Location", location)])
 
-    def _throttle_check(self, grant: _Grant, tenant: SampleTenant, function: str) -> int | None:
-        """Sliding window per (app, tenant, report); returns Retry-After seconds when over the limit."""
-        if self.throttle_limit is None:
+    def _throttle_check(
+        self, grant: _Grant, tenant: SampleTenant, function: str, limit: int | None, span: float
+    ) -> int | None:
+        """Sliding window per (app, tenant, report or API); returns Retry-After seconds when over the limit."""
+        if limit is None:
             return None
         now = time.monotonic()
         key = (grant.client_id, tenant.tenant_id, function)
         with self._lock:
             window = self._windows.setdefault(key, collections.deque())
-            while window and window[0] <= now - self.throttle_window:
+            while window and window[0] <= now - span:
                 window.popleft()
-            if len(window) >= self.throttle_limit:
+            if len(window) >= limit:
                 # Only accepted requests are counted, so Retry-After stays exact for a well-behaved client.
-                return max(1, int(window[0] + self.throttle_window - now + 0.999))
+                return max(1, int(window[0] + span - now + 0.999))
             window.append(now)
         return None
 
@@ -898,3 +1062,37 @@ class _Limited:
 
     def close(self) -> None:
         self._inner.close()
+
+
+_COLLECTION_PATHS = frozenset(
+    {
+        "/v1.0/admin/serviceAnnouncement/healthOverviews",
+        "/v1.0/subscribedSkus",
+        "/v1.0/applications",
+        "/v1.0/organization",
+        "/v1.0/users",
+    }
+)
+
+
+def _param_name(pair: str) -> str:
+    return unquote(pair.split("=", 1)[0])
+
+
+def _query_params(query: str) -> dict[str, str]:
+    """OData query options by name (`$expand` and `%24expand` alike); the last one wins."""
+    return {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+
+
+def _encode_skiptoken(offset: int, page: int) -> str:
+    raw = json.dumps({"o": offset, "p": page}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_skiptoken(token: str) -> tuple[int, int]:
+    """(offset, page number) of a skip token this simulator issued; (-1, 0) when it is not one."""
+    try:
+        data = json.loads(_b64url_decode(token))
+        return int(data["o"]), int(data["p"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return -1, 0

@@ -533,8 +533,23 @@ def report_csv(
         if not isinstance(period_or_date, str):
             raise ValueError("getMailboxUsageDetail has no date form")
         return mailbox_usage_csv(tenant, period_or_date, **options)  # type: ignore[arg-type]
+    from .workloads import GENERATORS  # Teams, Skype, OneDrive, SharePoint (workloads imports this module)
+
+    if function in GENERATORS:
+        return GENERATORS[function](tenant, period_or_date, **options)
     raise ValueError(f"unknown report function {function!r}")
 
 
 # Report function -> whether it has the (date=YYYY-MM-DD) form.
-REPORT_FUNCTIONS: dict[str, bool] = {EMAIL_ACTIVITY: True, MAILBOX_USAGE: False}
+REPORT_FUNCTIONS: dict[str, bool] = {
+    EMAIL_ACTIVITY: True,
+    MAILBOX_USAGE: False,
+    "getTeamsUserActivityUserDetail": True,
+    "getTeamsDeviceUsageUserDetail": True,
+    "getSkypeForBusinessActivityUserDetail": True,
+    "getSkypeForBusinessDeviceUsageUserDetail": True,
+    "getOneDriveUsageAccountDetail": True,
+    "getOneDriveActivityUserDetail": True,
+    "getSharePointSiteUsageDetail": True,
+    "getSharePointActivityUserDetail": True,
+}

@@ -1,0 +1,176 @@
+"""The review workflow behind the admin HTTP API and the CLI: list by status, accept a suggestion, match to
+another organization, ignore, create the organization from the tenant, start a manual sync, compare a contact
+with its Microsoft 365 user, the admin-center manage link, sync logs. A decision is stored and takes effect
+at the next run, which the action enqueues."""
+
+from __future__ import annotations
+
+from shared.directory import store as directory
+from shared.docstore.base import DocumentationStore
+from shared.docstore.tables import TableDocumentationStore
+from shared.matching import contacts, messages, orgs, state
+from shared.matching.normalize import email as norm_email
+
+MANAGE_URL = "https://admin.microsoft.com/Adminportal/Home#/users/:/UserDetails/{user_id}"
+
+
+class ReviewError(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def manage_url(user_id: str) -> str:
+    return MANAGE_URL.format(user_id=user_id)
+
+
+def _store(store: DocumentationStore | None) -> DocumentationStore:
+    return store or TableDocumentationStore()
+
+
+def _match(tenant_id: str) -> state.TenantMatch:
+    m = state.get_match(tenant_id.lower())
+    if m is None:
+        raise ReviewError(f"tenant {tenant_id} has not been matched yet: start a sync first", 404)
+    return m
+
+
+def list_items(status: str = "", tenant_id: str = "", store: DocumentationStore | None = None) -> list[dict]:
+    if status and status not in orgs.STATUSES:
+        raise ReviewError(f"status must be one of {', '.join(orgs.STATUSES)}")
+    names = {o.id: o.name for o in _store(store).organizations()}
+    items = []
+    for m in sorted(state.list_matches(), key=lambda m: (m.tenant_name.lower(), m.tenant_id)):
+        if tenant_id and m.tenant_id != tenant_id.lower():
+            continue
+        if not status or m.status == status:
+            item = {"kind": "organization", **m.to_json(), "organization_name": names.get(m.org_id, "")}
+            items.append(item)
+        if status == orgs.AMBIGUOUS:  # users whose contact match was ambiguous at the last run
+            for r in state.load_results(m.tenant_id):
+                if r["status"] == contacts.AMBIGUOUS:
+                    items.append({"kind": "user", "tenant_id": m.tenant_id, "organization_id": m.org_id, **r})
+    return items
+
+
+def _decide(tenant_id: str, decision: dict) -> dict:
+    state.set_decision(tenant_id.lower(), decision)
+    messages.enqueue_match(tenant_id.lower(), "review")
+    return {"tenant_id": tenant_id.lower(), "decision": decision, "enqueued": messages.MATCH_QUEUE}
+
+
+def accept(tenant_id: str, index: int = 0) -> dict:
+    m = _match(tenant_id)
+    if not m.suggestions:
+        raise ReviewError(f"tenant {tenant_id} has no suggestion to accept ({m.status})")
+    if not 0 <= index < len(m.suggestions):
+        raise ReviewError(f"suggestion index must be 0..{len(m.suggestions) - 1}")
+    return _decide(tenant_id, {"action": "accept", "org_id": m.suggestions[index]["org_id"]})
+
+
+def match_to(tenant_id: str, org_id: str, store: DocumentationStore | None = None) -> dict:
+    _match(tenant_id)
+    if _store(store).organization(org_id) is None:
+        raise ReviewError(f"unknown organization {org_id!r}", 404)
+    return _decide(tenant_id, {"action": "match", "org_id": org_id})
+
+
+def ignore(tenant_id: str) -> dict:
+    _match(tenant_id)
+    return _decide(tenant_id, {"action": "ignore"})
+
+
+def unignore(tenant_id: str) -> dict:
+    _match(tenant_id)
+    return _decide(tenant_id, {"action": "unignore"})
+
+
+def create_organization(tenant_id: str) -> dict:
+    _match(tenant_id)
+    return _decide(tenant_id, {"action": "create"})
+
+
+def manual_sync(tenant_id: str = "") -> dict:
+    """Directory sync + match for one tenant (or every enabled one), through the queue."""
+    from shared import tenants
+    from shared.directory.sync import enqueue_all
+
+    if tenant_id:
+        t = tenants.resolve(tenant_id)
+        messages.enqueue_sync(t.tenant_id, "manual")
+        return {"enqueued": [t.tenant_id], "queue": messages.SYNC_QUEUE}
+    return {"enqueued": enqueue_all("manual"), "queue": messages.SYNC_QUEUE}
+
+
+def _user_json(u: object) -> dict:
+    return {
+        "id": u.id,
+        "user_principal_name": u.upn,
+        "given_name": u.given_name,
+        "surname": u.surname,
+        "job_title": u.job_title,
+        "mail": u.mail,
+        "phones": u.phones(),
+        "account_enabled": u.account_enabled,
+        "user_type": u.user_type,
+        "licensed": u.licensed,
+    }
+
+
+def compare(tenant_id: str, contact_id: str, store: DocumentationStore | None = None) -> dict:
+    """One contact of the tenant's organization next to its Microsoft 365 user: the fields that differ."""
+    m = _match(tenant_id)
+    if not m.org_id:
+        raise ReviewError(f"tenant {tenant_id} is not matched to an organization ({m.status})", 404)
+    contact = _store(store).contact(m.org_id, contact_id)
+    if contact is None:
+        raise ReviewError(f"no contact {contact_id!r} in organization {m.org_id}", 404)
+    user_id = contact.link_user if contact.link_tenant == m.tenant_id else ""
+    if not user_id:
+        for r in state.load_results(m.tenant_id):
+            if r["contact_id"] == contact_id and r["status"] in (contacts.MATCHED, contacts.CREATED_S):
+                user_id = r["user_id"]
+                break
+    user = next((u for u in directory.load_users(m.tenant_id) if u.id == user_id), None) if user_id else None
+    if user is None:
+        raise ReviewError(f"contact {contact_id} is not linked to a user of tenant {m.tenant_id}", 404)
+    pairs = [
+        ("first_name", contact.first_name, user.given_name),
+        ("last_name", contact.last_name, user.surname),
+        ("title", contact.title, user.job_title),
+        ("primary_email", ", ".join(contact.emails), contacts.primary_email(user)),
+        ("phones", ", ".join(contact.phones), ", ".join(user.phones())),
+        ("active", contact.active, user.account_enabled),
+    ]
+    differences = []
+    for name, documented, m365 in pairs:
+        if name == "primary_email":
+            same = not m365 or m365 in {norm_email(e) for e in contact.emails}
+        elif name == "phones":
+            same = set(user.phones()) <= set(contact.phones)
+        else:
+            same = documented == m365 or m365 in ("", None)
+        if not same:
+            differences.append({"field": name, "documented": documented, "microsoft365": m365})
+    return {
+        "tenant_id": m.tenant_id,
+        "organization_id": m.org_id,
+        "contact": {
+            "id": contact.id,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "title": contact.title,
+            "emails": contact.emails,
+            "phones": contact.phones,
+            "active": contact.active,
+            "link_source": contact.link_source,
+            "link_rule": contact.link_rule,
+        },
+        "user": _user_json(user),
+        "differences": differences,
+        "manage_url": manage_url(user.id),
+    }
+
+
+def logs(tenant_id: str, limit: int = 20) -> list[dict]:
+    return state.recent_logs(tenant_id.lower(), limit)

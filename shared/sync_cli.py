@@ -1,0 +1,187 @@
+"""CLI of the contact sync (issue 4): `o365mon docs import|export`, `o365mon sync run|logs`, `o365mon review ...`.
+
+shared/cli.py wires it in: `add_commands(subparsers)` adds the parsers, `handle(args)` runs one of them
+(returns None for a command that is not one of these).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+COMMANDS = ("docs", "sync", "review")
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    d = subparsers.add_parser("docs", help="import or export the documentation set (organizations, contacts)")
+    dsub = d.add_subparsers(dest="docs_action", required=True)
+    imp = dsub.add_parser("import", help="import a JSON file, or CSV files of organizations then contacts")
+    imp.add_argument("files", nargs="+", type=Path)
+    imp.add_argument("--format", choices=["json", "csv"], help="default: from the file extension")
+    exp = dsub.add_parser("export", help="export as JSON (organizations with contacts) or CSV (one kind)")
+    exp.add_argument("--format", choices=["json", "csv"], default="json")
+    exp.add_argument("--kind", choices=["organizations", "contacts"], default="contacts", help="CSV only")
+    exp.add_argument("--out", type=Path, help="file to write (default: stdout)")
+
+    s = subparsers.add_parser("sync", help="directory sync and contact matching")
+    ssub = s.add_subparsers(dest="sync_action", required=True)
+    run = ssub.add_parser("run", help="start a sync (enqueued; --inline runs it here, without the queue)")
+    run.add_argument("--tenant", default="", help="tenant id or domain (default: every enabled tenant)")
+    run.add_argument("--inline", action="store_true", help="fetch the directory and match in this process")
+    logs = ssub.add_parser("logs", help="sync logs of a tenant, newest first")
+    logs.add_argument("--tenant", required=True)
+    logs.add_argument("--limit", type=int, default=10)
+    logs.add_argument("--json", action="store_true")
+
+    r = subparsers.add_parser("review", help="review tenant/organization matches")
+    rsub = r.add_subparsers(dest="review_action", required=True)
+    ls = rsub.add_parser("list", help="matches by status")
+    ls.add_argument("--status", choices=["matched", "suggested", "unmatched", "ambiguous", "ignored"], default="")
+    ls.add_argument("--tenant", default="")
+    ls.add_argument("--json", action="store_true")
+    acc = rsub.add_parser("accept", help="accept a suggestion (the best one unless --index)")
+    acc.add_argument("tenant")
+    acc.add_argument("--index", type=int, default=0)
+    mt = rsub.add_parser("match", help="match the tenant to an organization")
+    mt.add_argument("tenant")
+    mt.add_argument("org_id")
+    for name, text in (
+        ("ignore", "ignore the tenant in later syncs"),
+        ("unignore", "stop ignoring the tenant"),
+        ("create-org", "create the organization from the tenant and link it"),
+        ("sync", "start a manual sync of the tenant"),
+    ):
+        rsub.add_parser(name, help=text).add_argument("tenant")
+    cmp_ = rsub.add_parser("compare", help="a contact next to its Microsoft 365 user: fields that differ")
+    cmp_.add_argument("tenant")
+    cmp_.add_argument("contact_id")
+    cmp_.add_argument("--json", action="store_true")
+    link = rsub.add_parser("manage-link", help="the Microsoft 365 admin center page of a user")
+    link.add_argument("user_id")
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from shared.docstore import transfer
+    from shared.docstore.tables import TableDocumentationStore
+
+    store = TableDocumentationStore()
+    if args.docs_action == "import":
+        for path in args.files:
+            fmt = args.format or ("csv" if path.suffix.lower() == ".csv" else "json")
+            text = path.read_text(encoding="utf-8-sig")
+            counts = (transfer.import_csv if fmt == "csv" else transfer.import_json)(store, text)
+            print(f"{path}: {counts['organizations']} organizations, {counts['contacts']} contacts")
+        return 0
+    text = transfer.export_json(store) if args.format == "json" else transfer.export_csv(store, args.kind)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def format_log(r: dict) -> str:
+    counts = " ".join(f"{k}={r[k]}" for k in ("created", "updated", "matched", "suggested", "ambiguous", "ignored"))
+    line = f"{r['started']}  {r['status']:7} org={r['organization_status'] or '-'} {counts} errors={r['errors']}"
+    return line + "".join(f"\n    ! {e}" for e in r["errors_text"])
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from shared import tenants
+    from shared.matching import review
+
+    if args.sync_action == "logs":
+        rows = review.logs(tenants.resolve(args.tenant).tenant_id, args.limit)
+        if args.json:
+            _print_json(rows)
+        else:
+            for r in rows:
+                print(format_log(r))
+        return 0
+    if not args.inline:
+        out = review.manual_sync(args.tenant)
+        print(f"sync enqueued on {out['queue']} for {len(out['enqueued'])} tenant(s): {', '.join(out['enqueued'])}")
+        return 0
+    from shared.directory.sync import sync_tenant
+    from shared.matching.run import handle_message
+
+    selected = [tenants.resolve(args.tenant)] if args.tenant else [t for t in tenants.list_all() if t.enabled]
+    status = 0
+    for t in selected:
+        info = asyncio.run(sync_tenant(t.tenant_id, "cli", enqueue=False))
+        if info is None:
+            print(f"{t.tenant_id}: directory sync failed (see `o365mon sync logs --tenant {t.tenant_id}`)")
+            status = 1
+            continue
+        handle_message(json.dumps({"tenant_id": t.tenant_id, "trigger": "cli"}))
+        print(f"{t.tenant_id}: {info.users} users; " + format_log(review.logs(t.tenant_id, 1)[0]))
+    return status
+
+
+def _review(args: argparse.Namespace) -> int:
+    from shared.matching import review
+
+    action = args.review_action
+    if action == "list":
+        items = review.list_items(args.status, args.tenant)
+        if args.json:
+            _print_json(items)
+            return 0
+        for it in items:
+            if it["kind"] == "organization":
+                extra = it["organization_name"] or ", ".join(
+                    f"{s['name']} ({s['score']:.0f})" for s in it["suggestions"]
+                )
+                pending = f"  [pending: {it['decision']['action']}]" if it["decision"] else ""
+                print(f"{it['status']:10} {it['tenant_id']}  {it['tenant_name']}  -> {extra or '-'}{pending}")
+            else:
+                print(f"{'  user':10} {it['upn']}: ambiguous at {it['rule']}: {it['detail']}")
+        return 0
+    if action == "manage-link":
+        print(review.manage_url(args.user_id))
+        return 0
+    if action == "compare":
+        out = review.compare(args.tenant, args.contact_id)
+        if args.json:
+            _print_json(out)
+            return 0
+        c = out["contact"]
+        print(f"contact {c['first_name']} {c['last_name']} ({c['id']}) <-> {out['user']['user_principal_name']}")
+        for d in out["differences"] or [{"field": "(none)", "documented": "", "microsoft365": ""}]:
+            print(f"  {d['field']:14} documented={d['documented']!r}  microsoft365={d['microsoft365']!r}")
+        print(f"  manage: {out['manage_url']}")
+        return 0
+    if action == "accept":
+        out = review.accept(args.tenant, args.index)
+    elif action == "match":
+        out = review.match_to(args.tenant, args.org_id)
+    elif action == "create-org":
+        out = review.create_organization(args.tenant)
+    elif action == "sync":
+        out = review.manual_sync(args.tenant)
+        print(f"sync enqueued for {', '.join(out['enqueued'])}")
+        return 0
+    else:
+        out = getattr(review, action)(args.tenant)
+    print(f"{out['tenant_id']}: {out['decision']['action']} recorded; takes effect at the next sync (enqueued)")
+    return 0
+
+
+def handle(args: argparse.Namespace) -> int | None:
+    command = getattr(args, "command", None)
+    if command not in COMMANDS:
+        return None
+    from shared.matching.review import ReviewError
+
+    try:
+        return {"docs": _docs, "sync": _sync, "review": _review}[command](args)
+    except ReviewError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1 if exc.status == 400 else 3

@@ -1,0 +1,303 @@
+"""Every catalog dataset, collected from the simulator (real azure-identity + msgraph-sdk) into Azurite."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import io
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from devtools.simulator import directory
+from devtools.simulator.health import centreon_mock_health
+from devtools.simulator.server import AppCredential, Fault, GraphSimulator
+from devtools.simulator.tenants import SampleTenant, report_csv
+from shared import runs, snapshots, tenants
+from shared.collector import COLLECTED, collect_all, datasets
+from shared.reports.catalog import REPORTS, TEAMS_DEVICE_USAGE, Kind
+from shared.reports.csv_stream import ParsedReport
+
+CLIENT_ID = "dddddddd-bbbb-cccc-dddd-eeeeeeeeeeee"
+SECRET = "another~secret"
+SEEDS = iter(range(301, 400))
+JSON_KEYS = [k for k in COLLECTED if REPORTS[k].source == "json"]
+CSV_KEYS = [k for k in COLLECTED if REPORTS[k].source == "csv"]
+# 2 x (D7 + daily where `daily`): every report call is a 302 plus its download.
+CSV_REQUESTS = 2 * sum(2 if REPORTS[k].daily else 1 for k in CSV_KEYS)
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
+    sample = [SampleTenant.generate(seed, 30) for seed in range(301, 321)]
+    sample.append(SampleTenant.generate(390, 20, concealed=True))
+    with GraphSimulator(sample, {CLIENT_ID: AppCredential(secret=SECRET)}, tmp_path_factory.mktemp("sim")) as s:
+        yield s
+
+
+@pytest.fixture
+def env(sim: GraphSimulator, storage_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphSimulator]:
+    monkeypatch.setenv("GRAPH_ENDPOINT", sim.graph_endpoint)
+    monkeypatch.setenv("LOGIN_ENDPOINT", sim.login_endpoint)
+    monkeypatch.setenv("O365_CA_BUNDLE", str(sim.ca_path))
+    monkeypatch.setenv("O365_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("O365_CLIENT_SECRET", SECRET)
+    yield sim
+    sim.page_size = 100
+    sim.repeat_next_link = False
+    sim.clear_faults()
+
+
+def register(seed: int | None = None) -> SampleTenant:
+    seed = seed if seed is not None else next(SEEDS)
+    t = SampleTenant.generate(seed, 20 if seed == 390 else 30, concealed=seed == 390)
+    tenants.add(tenants.Tenant(t.tenant_id, t.display_name, [t.domain]))
+    return t
+
+
+def collect(t: SampleTenant, schedule: str = "reports") -> runs.RunRecord:
+    (run,) = asyncio.run(collect_all(t.tenant_id, schedule=schedule))
+    return run
+
+
+def stored(t: SampleTenant, key: str) -> list[dict]:
+    pointer = snapshots.current(t.tenant_id, key)
+    assert pointer is not None, key
+    assert pointer.columns == list(REPORTS[key].columns)
+    return [dict(zip(pointer.columns, row, strict=True)) for row in snapshots.load_rows(pointer)]
+
+
+def expected_csv_rows(t: SampleTenant, key: str) -> list[dict]:
+    """The simulator's own CSV (D7 + daily where `daily`), reduced to the catalog columns and kinds."""
+    report = REPORTS[key]
+    d7 = list(csv.DictReader(io.StringIO("".join(report_csv(t, report.function, "D7")))))
+    rows = d7
+    if report.daily and d7:
+        rows = d7 + list(csv.DictReader(io.StringIO("".join(report_csv(t, report.function, t.report_refresh_date)))))
+
+    def value(row: dict, col: str) -> object:
+        raw = row[col].strip()
+        if report.columns[col] is Kind.INT:
+            return int(raw) if raw else None
+        return raw
+
+    return [{c: value(r, c) for c in report.columns} for r in rows]
+
+
+def iso(value: str | None) -> str:
+    return value or ""
+
+
+def expected_health_rows(items: list[dict]) -> list[dict]:
+    out = []
+    for s in items:
+        head = {"service_id": s["id"], "service": s["service"], "status": s["status"]}
+        issues = s.get("issues") or []
+        if not issues:
+            blank = dict.fromkeys(REPORTS["service_health"].columns, "")
+            out.append({**blank, **head, "is_resolved": None})
+        for i in issues:
+            out.append(
+                {
+                    **head,
+                    "issue_id": i["id"],
+                    # Graph's camelCase spelling: the SDK parses "Incident" and "incident" alike.
+                    "classification": i["classification"][:1].lower() + i["classification"][1:],
+                    "title": i["title"],
+                    "start": iso(i["startDateTime"]),
+                    "end": iso(i["endDateTime"]),
+                    "last_modified": iso(i["lastModifiedDateTime"]),
+                    "issue_status": i["status"],
+                    "is_resolved": i["isResolved"],
+                    "feature": i["feature"],
+                    "feature_group": i["featureGroup"],
+                    "impact": i["impactDescription"],
+                }
+            )
+    return out
+
+
+def test_every_dataset_is_collected_with_the_simulators_data(env: GraphSimulator) -> None:
+    t = register()
+    run = collect(t)
+    assert run.status == "success", run.error
+    assert {r.report for r in run.reports} == set(COLLECTED) == set(REPORTS) - {"service_health"}
+    for key in CSV_KEYS:
+        assert stored(t, key) == expected_csv_rows(t, key), key
+        assert runs.last_status(t.tenant_id, key)["Concealed"] is False
+
+    skus = {r["sku_part_number"]: r for r in stored(t, "subscriptions")}
+    for sku in directory.subscribed_skus(t):
+        row = skus.pop(sku["skuPartNumber"])
+        units = sku["prepaidUnits"]
+        assert row == {
+            "sku_id": sku["skuId"],
+            "sku_part_number": sku["skuPartNumber"],
+            "capability_status": sku["capabilityStatus"],
+            "applies_to": "User",
+            "enabled": units["enabled"],
+            "warning": units["warning"],
+            "suspended": units["suspended"],
+            "locked_out": units["lockedOut"],
+            "consumed": sku["consumedUnits"],
+        }
+    assert skus == {}
+    assert {r["capability_status"] for r in stored(t, "subscriptions")} == {"Enabled", "Warning", "Suspended"}
+
+    expected_creds = [
+        [a["appId"], a["displayName"], kind, c["keyId"], c["displayName"], c["startDateTime"], c["endDateTime"]]
+        for a in directory.applications(t)
+        for kind, field in (("password", "passwordCredentials"), ("key", "keyCredentials"))
+        for c in a[field]
+    ]
+    assert [list(r.values()) for r in stored(t, "app_credentials")] == expected_creds
+
+    org = directory.organization(t)
+    assert stored(t, "organization") == [
+        {
+            "tenant_id": t.tenant_id,
+            "display_name": t.display_name,
+            "directory_used": org["directorySizeQuota"]["used"],
+            "directory_total": org["directorySizeQuota"]["total"],
+            "verified_domains": json.dumps([t.domain, f"{t.domain.split('.')[0]}.onmicrosoft.com"]),
+            "default_domain": t.domain,
+            "initial_domain": f"{t.domain.split('.')[0]}.onmicrosoft.com",
+        }
+    ]
+    assert stored(t, "report_settings") == [{"display_concealed_names": False}]
+    assert env.request_count("/beta/organization") == 1
+
+
+def test_full_collection_request_count_is_exact_with_paging(env: GraphSimulator) -> None:
+    t = register()
+    env.page_size = 2
+    env.clear_request_log()
+    run = collect(t)
+    assert run.status == "success", run.error
+    pages = {
+        "subscriptions": -(-len(directory.subscribed_skus(t)) // 2),
+        "app_credentials": -(-len(directory.applications(t)) // 2),
+        "organization": 1,
+        "report_settings": 1,  # one entity, never paged
+    }
+    assert set(pages) == set(JSON_KEYS)
+    assert pages["subscriptions"] >= 2 and pages["app_credentials"] == 4
+    assert run.requests == CSV_REQUESTS + sum(pages.values()) == 38 + sum(pages.values())
+    # Every page after the first came from the nextLink, with no query option re-applied or lost.
+    assert env.request_count("/v1.0/applications") == pages["app_credentials"]
+    assert len(stored(t, "app_credentials")) == sum(
+        len(a["keyCredentials"]) + len(a["passwordCredentials"]) for a in directory.applications(t)
+    )
+
+
+def test_health_timer_collects_only_service_health_across_pages(env: GraphSimulator) -> None:
+    t = register()
+    env.page_size = 2
+    env.clear_request_log()
+    run = collect(t, "health")
+    assert run.status == "success", run.error
+    assert run.schedule == "health"
+    assert [r.report for r in run.reports] == list(datasets("health")) == ["service_health"]
+    items = env.service_health(t.tenant_id)
+    assert run.requests == -(-len(items) // 2) == 4
+    paths = [r.path for r in env.request_log if r.method == "GET" and "/v1.0/" in r.path]
+    assert paths == ["/v1.0/admin/serviceAnnouncement/healthOverviews"] * 4
+    rows = stored(t, "service_health")
+    assert rows == expected_health_rows(items)
+    assert {r["classification"] for r in rows} >= {"incident", "advisory"}
+    assert {r["is_resolved"] for r in rows} >= {True, False}
+    assert snapshots.current(t.tenant_id, "email_activity") is None
+    assert runs.recent(t.tenant_id)[0]["Schedule"] == "health"
+
+
+def test_centreon_upstream_mock_is_stored_as_expected_rows(env: GraphSimulator) -> None:
+    t = register()
+    env.set_service_health(t.tenant_id, centreon_mock_health())
+    assert collect(t, "health").status == "success"
+    rows = stored(t, "service_health")
+    assert rows == expected_health_rows(centreon_mock_health())
+    assert [(r["service"], r["status"], r["issue_id"], r["classification"]) for r in rows] == [
+        ("Exchange Online", "serviceRestored", "", ""),
+        ("Microsoft Teams", "serviceDegradation", "ABCDEF-01", "incident"),
+        ("Microsoft Teams", "serviceDegradation", "ABCDEF-02", "advisory"),
+        ("SharePoint Online", "serviceOperational", "", ""),
+    ]
+    assert rows[1]["title"] == " \U0001f600 \u6f22 with special fields"
+    assert rows[1]["start"] == "2025-09-30T07:15:00Z" and rows[1]["end"] == "" and rows[1]["is_resolved"] is False
+
+
+def test_pascal_case_and_unknown_enum_values(env: GraphSimulator) -> None:
+    t = register()
+    env.pascal_case_enums, env.unknown_enum_value = True, True
+    try:
+        assert collect(t, "health").status == "success"
+    finally:
+        env.pascal_case_enums, env.unknown_enum_value = False, False
+    rows = stored(t, "service_health")
+    expected = expected_health_rows(env.service_health(t.tenant_id))
+    last = expected[-1]["service_id"]
+    for row in expected:
+        if row["service_id"] == last:
+            row["status"] = "unknownFutureValue"
+    assert rows == expected
+
+
+def test_repeated_next_link_fails_instead_of_looping(env: GraphSimulator) -> None:
+    t = register()
+    env.page_size, env.repeat_next_link = 2, True
+    run = collect(t, "health")
+    health = run.reports[0]
+    assert health.status == "failed" and "same @odata.nextLink twice" in health.error
+    assert run.requests == 2  # page 1, then page 2 whose nextLink is itself
+    assert snapshots.current(t.tenant_id, "service_health") is None
+
+
+def test_429_on_page_two_fails_the_dataset_and_keeps_the_previous_snapshot(env: GraphSimulator) -> None:
+    t = register()
+    env.page_size = 2
+    assert collect(t, "health").status == "success"
+    before = stored(t, "service_health")
+    # Four 429s outlast the SDK's three retries; only page 2 is targeted.
+    env.add_fault(Fault("throttle", tenant=t.tenant_id, path_contains="healthOverviews", page=2, times=4))
+    run = collect(t, "health")
+    health = run.reports[0]
+    assert health.status == "failed" and "throttled" in health.error and "429" in health.error
+    assert run.requests == 1 + 4 and run.throttled == 4 and run.throttle_wait_s == 4
+    assert stored(t, "service_health") == before
+    assert runs.last_status(t.tenant_id, "service_health")["LastStatus"] == "failed"
+
+
+def test_skiptoken_fault_hits_json_pages_after_the_first(env: GraphSimulator) -> None:
+    t = register()
+    env.page_size = 2
+    env.add_fault(Fault("throttle", tenant=t.tenant_id, path_contains="$skiptoken", times=1))
+    run = collect(t, "health")
+    assert run.status == "success", run.error
+    assert run.throttled == 1 and run.requests == 4 + 1
+
+
+def test_concealed_names_detected_for_every_workload(env: GraphSimulator) -> None:
+    t = register(390)
+    run = collect(t)
+    assert run.status == "success", run.error
+    for key in CSV_KEYS:
+        assert runs.last_status(t.tenant_id, key)["Concealed"] is True, key
+    sites = stored(t, "sharepoint_usage")
+    assert {r["Site Id"] for r in sites} == {"00000000-0000-0000-0000-000000000000"}
+    assert {r["Site URL"] for r in sites} == {""}
+    onedrive = stored(t, "onedrive_usage")
+    assert all(len(r["Site URL"]) == 32 and len(r["Owner Principal Name"]) == 32 for r in onedrive)
+    assert stored(t, "report_settings") == [{"display_concealed_names": True}]
+
+
+def test_used_chrome_os_with_its_double_space_is_parsed() -> None:
+    t = SampleTenant.generate(301, 60)
+    body = ("\ufeff" + "".join(report_csv(t, TEAMS_DEVICE_USAGE.function, "D7"))).encode()
+    assert b"Used  Chrome OS" in body
+    columns = {**TEAMS_DEVICE_USAGE.columns, "Used Chrome OS": Kind.TEXT}
+    parsed = ParsedReport(dataclasses.replace(TEAMS_DEVICE_USAGE, columns=columns), body)
+    values = [row[-1] for row in parsed]
+    raw = [r["Used  Chrome OS"] for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))]
+    assert values == raw and set(values) <= {"Yes", "No"}
