@@ -18,6 +18,15 @@ import sys
 import time
 
 
+def peak_rss_mb() -> float:
+    # VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's RSS at fork time (here the parent holds
+    # the simulator and its cached CSVs), while VmHWM belongs to the process's own address space.
+    for line in open("/proc/self/status", encoding="ascii"):
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def child(tenant_id: str) -> None:
     from shared.collector import collect_all
 
@@ -31,7 +40,7 @@ def child(tenant_id: str) -> None:
                 "status": "success" if run.status == health.status == "success" else "failed",
                 "error": run.error or health.error,
                 "wall_s": round(wall, 2),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "peak_rss_mb": peak_rss_mb(),
                 "rows": run.rows + health.rows,
                 "entities": sum(r.entities for r in run.reports + health.reports) + len(run.reports + health.reports),
                 "graph_requests": run.requests + health.requests,
@@ -51,24 +60,33 @@ def main() -> None:
     from bench.stack import local_stack
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"{'users':>8} {'wall s':>7} {'peak RSS MB':>12} {'rows':>8} {'entities':>9} {'Graph requests':>15}")
-    with local_stack(sizes) as sample:
+    # The simulator renders each CSV once and caches it: the first collection pays its generation time
+    # ("cold"), the second measures the collector against ready downloads ("warm"), as with Microsoft.
+    print(
+        f"{'users':>8} {'cold s':>7} {'warm s':>7} {'peak RSS MB':>12} {'rows':>8} {'entities':>9} "
+        f"{'Graph requests':>15}"
+    )
+    with local_stack(sizes, render_cache_mb=4096) as sample:
         for t in sample:
-            out = subprocess.run(
-                [sys.executable, "-m", "bench.collection", "--child", t.tenant_id],
-                env=dict(os.environ),
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            if r["status"] != "success":
-                print(f"{t.users:>8} FAILED: {r['error']}")
+            cold, warm = (run_child(t.tenant_id) for _ in range(2))
+            if warm["status"] != "success":
+                print(f"{t.users:>8} FAILED: {warm['error']}")
                 continue
             print(
-                f"{t.users:>8} {r['wall_s']:>7} {r['peak_rss_mb']:>12} {r['rows']:>8} {r['entities']:>9} "
-                f"{r['graph_requests']:>15}"
+                f"{t.users:>8} {cold['wall_s']:>7} {warm['wall_s']:>7} {warm['peak_rss_mb']:>12} {warm['rows']:>8} "
+                f"{warm['entities']:>9} {warm['graph_requests']:>15}"
             )
+
+
+def run_child(tenant_id: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.collection", "--child", tenant_id],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ SECRET = "bench-secret"
 
 
 @contextlib.contextmanager
-def local_stack(sizes: list[int]) -> Iterator[list[SampleTenant]]:
+def local_stack(sizes: list[int], render_cache_mb: int = 0) -> Iterator[list[SampleTenant]]:
     """Start everything, point the app settings at it, register one tenant per size."""
     from shared import storage, tenants
 
@@ -25,7 +25,12 @@ def local_stack(sizes: list[int]) -> Iterator[list[SampleTenant]]:
     with (
         tempfile.TemporaryDirectory() as tmp,
         Azurite() as azurite,
-        GraphSimulator(tenants=sample, apps={CLIENT_ID: AppCredential(secret=SECRET)}, state_dir=Path(tmp)) as sim,
+        GraphSimulator(
+            tenants=sample,
+            apps={CLIENT_ID: AppCredential(secret=SECRET)},
+            state_dir=Path(tmp),
+            render_cache_mb=render_cache_mb,
+        ) as sim,
     ):
         os.environ.update(
             {
@@ -37,6 +42,8 @@ def local_stack(sizes: list[int]) -> Iterator[list[SampleTenant]]:
                 "O365_CLIENT_SECRET": SECRET,
                 "O365MON_LOCAL_SETTINGS": os.devnull,
                 "COLLECT_SCHEDULE": "0 0 */6 * * *",
+                "HEALTH_SCHEDULE": "0 */5 * * * *",
+                "SYNC_SCHEDULE": "0 0 */6 * * *",
             }
         )
         storage.reset_caches()

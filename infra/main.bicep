@@ -77,6 +77,9 @@ param o365ClientSecret string = ''
 @description('Expiry of that client secret (seconds since 1970-01-01, the Entra secret\'s own expiry); 0: none recorded.')
 param o365ClientSecretExpiresOn int = 0
 
+@description('Optional: name of a Key Vault secret you upload with the app certificate as PEM (az keyvault secret set --file cert.pem); used instead of the client secret.')
+param o365ClientCertificateSecretName string = ''
+
 @description('NCRONTAB schedule of the report collection (COLLECT_SCHEDULE).')
 param collectSchedule string = '0 0 */6 * * *'
 
@@ -235,6 +238,7 @@ module api 'app/api.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     keyVaultName: vault.outputs.name
     clientSecretName: vault.outputs.clientSecretName
+    clientCertificateSecretName: o365ClientCertificateSecretName
     subnetId: vnetEnabled ? network.outputs.appSubnetId : ''
     maximumInstanceCount: maximumInstanceCount
     o365ClientId: o365ClientId

@@ -113,6 +113,10 @@ class GraphSession:
             self._credential = CertificateCredential(
                 tenant_id, credentials.client_id, certificate_path=credentials.certificate_path, **kwargs
             )
+        elif credentials.certificate_pem:
+            self._credential = CertificateCredential(
+                tenant_id, credentials.client_id, certificate_data=credentials.certificate_pem.encode(), **kwargs
+            )
         else:
             self._credential = ClientSecretCredential(
                 tenant_id, credentials.client_id, credentials.client_secret, **kwargs

@@ -27,6 +27,7 @@ SETTINGS: dict[str, str] = {
     "O365_CLIENT_ID": "Application (client) id of the app registration used for every tenant",
     "O365_CLIENT_SECRET": "Its client secret (a Key Vault reference in Azure)",
     "O365_CLIENT_CERTIFICATE_PATH": "Or a PEM file with its certificate and private key",
+    "O365_CLIENT_CERTIFICATE": "Or that PEM itself (a Key Vault reference in Azure, where no file can be mounted)",
     "O365_TENANT_ID": "Single-tenant shortcut: monitor this tenant without a Tenants table entry",
     "COLLECT_SCHEDULE": f"NCRONTAB schedule of the report collection (default '{DEFAULT_COLLECT_SCHEDULE}')",
     "COLLECT_CONCURRENCY": "Tenants collected at once (default 4)",

@@ -110,6 +110,15 @@ def test_certificate_credential_collects(graph_env: GraphSimulator) -> None:
     assert run.status == "success", run.error
 
 
+def test_certificate_from_a_setting_collects(graph_env: GraphSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    pem = (graph_env.ca_path.parent / "client.pem").read_text()
+    monkeypatch.setenv("PEM_CLIENT_ID", CERT_CLIENT_ID)
+    monkeypatch.setenv("PEM_CLIENT_CERTIFICATE", pem)
+    t = register(prefix="PEM")
+    run = collect(t.tenant_id)
+    assert run.status == "success", run.error
+
+
 def test_throttled_report_waits_for_retry_after_then_succeeds(graph_env: GraphSimulator) -> None:
     t = register()
     graph_env.add_fault(Fault("throttle", tenant=t.tenant_id, path_contains="getMailboxUsageDetail", times=1))
@@ -197,3 +206,16 @@ def test_timer_function_collects_every_enabled_tenant(graph_env: GraphSimulator)
     t = register()
     collect_reports(LocalTimerRequest(past_due=True))
     assert runs.recent(t.tenant_id)[0]["Status"] == "success"
+
+
+def test_endpoint_settings_redirect_everything_as_for_a_national_cloud(
+    graph_env: GraphSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A national cloud is only other endpoints (e.g. graph.microsoft.us / login.microsoftonline.us): point both
+    # settings at other host names and the token must be asked for that Graph (scope <GRAPH_ENDPOINT>/.default).
+    graph = graph_env.graph_endpoint.replace("127.0.0.1", "localhost")
+    monkeypatch.setenv("GRAPH_ENDPOINT", graph)
+    monkeypatch.setenv("LOGIN_ENDPOINT", graph_env.login_endpoint.replace("127.0.0.1", "localhost"))
+    t = register()
+    assert collect(t.tenant_id).status == "success"
+    assert graph_env.granted_resources(t.tenant_id) == {graph}

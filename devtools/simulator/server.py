@@ -13,6 +13,7 @@ import base64
 import binascii
 import collections
 import datetime as dt
+import io
 import json
 import logging
 import re
@@ -272,6 +273,7 @@ class GraphSimulator:
         service_throttle_limit: int | None = None,
         service_throttle_window: float = 60.0,
         repeat_next_link: bool = False,
+        render_cache_mb: int = 0,
     ) -> None:
         if graph_port and graph_port == download_port:
             raise ValueError("graph and download listeners need different ports (see module docstring)")
@@ -293,6 +295,11 @@ class GraphSimulator:
         self.service_throttle_window = service_throttle_window
         # A broken server: every nextLink of a collection points to page 2 again (a client must not loop).
         self.repeat_next_link = repeat_next_link
+        # Rendered CSV bodies, reused across downloads (LRU, bounded): benchmarks then measure the client, not
+        # the simulator's generation of a 100k-user report (~2-4 s each). Off by default: tests want fresh
+        # bodies for their per-test options.
+        self.render_cache_bytes = render_cache_mb * 1024 * 1024
+        self._rendered: collections.OrderedDict[tuple, bytes] = collections.OrderedDict()
         self._health: dict[str, list[dict]] = {}
         self._ports = {"login": login_port, "graph": graph_port, "download": download_port}
         self._by_key: dict[str, SampleTenant] = {}
@@ -378,6 +385,12 @@ class GraphSimulator:
     def request_log(self) -> list[RequestRecord]:
         with self._lock:
             return list(self._log)
+
+    def granted_resources(self, tenant_key: str) -> set[str]:
+        """The resources (scope without '/.default') tokens were issued for in a tenant: what a client asked."""
+        tenant = self.tenant(tenant_key)
+        with self._lock:
+            return {g.resource for g in self._grants.values() if tenant and g.tenant_id == tenant.tenant_id}
 
     def request_count(self, path_substring: str) -> int:
         with self._lock:
@@ -1021,13 +1034,31 @@ class GraphSimulator:
         content.seek(0)
         return _Reply(200, content_type="application/octet-stream", stream=_Limited(content, size), stream_length=size)
 
-    @staticmethod
-    def _render(download: _Download) -> IO[bytes]:
+    def _render(self, download: _Download) -> IO[bytes]:
+        key = (
+            download.tenant,
+            download.function,
+            str(download.period_or_date),
+            tuple(sorted(download.options.items())),
+        )
+        if self.render_cache_bytes:
+            with self._lock:
+                cached = self._rendered.get(key)
+                if cached is not None:
+                    self._rendered.move_to_end(key)
+                    return io.BytesIO(cached)
         # Spooled: small reports stay in memory, a 200k-user report goes to a temp file instead of RAM.
         out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # closed by the handler after sending
         out.write(b"\xef\xbb\xbf")
         for chunk in report_csv(download.tenant, download.function, download.period_or_date, **download.options):
             out.write(chunk.encode("utf-8"))
+        if self.render_cache_bytes:
+            out.seek(0)
+            body = out.read()
+            with self._lock:
+                self._rendered[key] = body
+                while sum(len(b) for b in self._rendered.values()) > self.render_cache_bytes:
+                    self._rendered.popitem(last=False)
         return out  # type: ignore[return-value]
 
     @staticmethod

@@ -12,6 +12,9 @@ param applicationInsightsName string
 param keyVaultName string
 param clientSecretName string
 
+@description('Name of a Key Vault secret holding the app\'s certificate as PEM (key + certificate), uploaded by the operator; empty: the client secret is used.')
+param clientCertificateSecretName string = ''
+
 @description('Subnet delegated to Microsoft.App/environments; empty: no VNet integration.')
 param subnetId string = ''
 
@@ -146,6 +149,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     LOGIN_ENDPOINT: loginEndpoint
     O365_CLIENT_ID: o365ClientId
     O365_CLIENT_SECRET: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${clientSecretName})'
+    O365_CLIENT_CERTIFICATE: empty(clientCertificateSecretName) ? '' : '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${clientCertificateSecretName})'
     O365_TENANT_ID: o365TenantId
     COLLECT_SCHEDULE: collectSchedule
     COLLECT_CONCURRENCY: string(collectConcurrency)
