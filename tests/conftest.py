@@ -52,3 +52,12 @@ def store_snapshot(tenant_id: str, report: ReportDef, rows: list[list], refresh_
             acc.add(row)
     summaries = {acc.mode_key: acc.result() for acc in accumulators}
     writer.commit(refresh_date=refresh_date, summaries=summaries, concealed=False)
+
+
+def use_simulator(monkeypatch: pytest.MonkeyPatch, sim: object, client_id: str, secret: str) -> None:
+    """Point the app's Graph and credential settings at a running Graph simulator."""
+    monkeypatch.setenv("GRAPH_ENDPOINT", sim.graph_endpoint)
+    monkeypatch.setenv("LOGIN_ENDPOINT", sim.login_endpoint)
+    monkeypatch.setenv("O365_CA_BUNDLE", str(sim.ca_path))
+    monkeypatch.setenv("O365_CLIENT_ID", client_id)
+    monkeypatch.setenv("O365_CLIENT_SECRET", secret)

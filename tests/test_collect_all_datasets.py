@@ -19,6 +19,7 @@ from shared import runs, snapshots, tenants
 from shared.collector import COLLECTED, collect_all, datasets
 from shared.reports.catalog import REPORTS, TEAMS_DEVICE_USAGE, Kind
 from shared.reports.csv_stream import ParsedReport
+from tests.conftest import use_simulator
 
 CLIENT_ID = "dddddddd-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "another~secret"
@@ -39,11 +40,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
 
 @pytest.fixture
 def env(sim: GraphSimulator, storage_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphSimulator]:
-    monkeypatch.setenv("GRAPH_ENDPOINT", sim.graph_endpoint)
-    monkeypatch.setenv("LOGIN_ENDPOINT", sim.login_endpoint)
-    monkeypatch.setenv("O365_CA_BUNDLE", str(sim.ca_path))
-    monkeypatch.setenv("O365_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv("O365_CLIENT_SECRET", SECRET)
+    use_simulator(monkeypatch, sim, CLIENT_ID, SECRET)
     yield sim
     sim.page_size = 100
     sim.repeat_next_link = False

@@ -18,6 +18,7 @@ from shared import runs, tenants
 from shared.check_service import answer
 from shared.collector import COLLECTED, collect_all
 from shared.reports.catalog import REPORTS
+from tests.conftest import use_simulator
 
 CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "s3cr3t-Value~with/odd+chars="
@@ -47,11 +48,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
 
 @pytest.fixture
 def graph_env(sim: GraphSimulator, storage_env, monkeypatch: pytest.MonkeyPatch) -> GraphSimulator:
-    monkeypatch.setenv("GRAPH_ENDPOINT", sim.graph_endpoint)
-    monkeypatch.setenv("LOGIN_ENDPOINT", sim.login_endpoint)
-    monkeypatch.setenv("O365_CA_BUNDLE", str(sim.ca_path))
-    monkeypatch.setenv("O365_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv("O365_CLIENT_SECRET", SECRET)
+    use_simulator(monkeypatch, sim, CLIENT_ID, SECRET)
     monkeypatch.setenv("BAD_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("BAD_CLIENT_SECRET", "wrong-" + SECRET)
     monkeypatch.setenv("CERT_CLIENT_ID", CERT_CLIENT_ID)

@@ -100,8 +100,20 @@ def test_checkov_zero_parsing_errors_and_no_unexplained_failure(report):
     for skip in ck["skipped"]:
         assert len(skip["reason"]) >= 20 and skip["reason"] != "No comment provided", skip
     # Checks that must pass, not be skipped (a skip comment added later would hide them).
-    for must in ("CKV_AZURE_3", "CKV_AZURE_44", "CKV_AZURE_59", "CKV_AZURE_70", "CKV_AZURE_78", "CKV_AZURE_110",
-                 "CKV_AZURE_111", "CKV_AZURE_42", "CKV_AZURE_145", "CKV_AZURE_71", "CKV_AZURE_72", "CKV_AZURE_34"):
+    for must in (
+        "CKV_AZURE_3",
+        "CKV_AZURE_44",
+        "CKV_AZURE_59",
+        "CKV_AZURE_70",
+        "CKV_AZURE_78",
+        "CKV_AZURE_110",
+        "CKV_AZURE_111",
+        "CKV_AZURE_42",
+        "CKV_AZURE_145",
+        "CKV_AZURE_71",
+        "CKV_AZURE_72",
+        "CKV_AZURE_34",
+    ):
         assert must in ck["passed_ids"], f"{must} did not pass"
 
 
@@ -148,12 +160,24 @@ def test_azd_files_point_at_the_bicep():
         ("app/storage.bicep", "allowSharedKeyAccess: false", "allowSharedKeyAccess: true", "allowSharedKeyAccess"),
         ("app/monitoring.bicep", "DisableLocalAuth: true", "DisableLocalAuth: false", "DisableLocalAuth"),
         ("app/keyvault.bicep", "enablePurgeProtection: true", "enablePurgeProtection: false", "enablePurgeProtection"),
-        ("app/rbac.bicep", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", "0a9a7e1f-b9d0-4cc4-a60d-000000000000",
-         "Storage Table Data Contributor"),
-        ("app/api.bicep", "AzureWebJobsStorage__credential: 'managedidentity'",
-         "AzureWebJobsStorage__credential: 'connectionstring'", "AzureWebJobsStorage__credential"),
-        ("app/api.bicep", "keyVaultReferenceIdentity: identityId", "keyVaultReferenceIdentity: 'SystemAssigned'",
-         "keyVaultReferenceIdentity"),
+        (
+            "app/rbac.bicep",
+            "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+            "0a9a7e1f-b9d0-4cc4-a60d-000000000000",
+            "Storage Table Data Contributor",
+        ),
+        (
+            "app/api.bicep",
+            "AzureWebJobsStorage__credential: 'managedidentity'",
+            "AzureWebJobsStorage__credential: 'connectionstring'",
+            "AzureWebJobsStorage__credential",
+        ),
+        (
+            "app/api.bicep",
+            "keyVaultReferenceIdentity: identityId",
+            "keyVaultReferenceIdentity: 'SystemAssigned'",
+            "keyVaultReferenceIdentity",
+        ),
     ],
 )
 def test_breaking_a_security_property_fails_validation(tmp_path, rel, old, new, expected):
@@ -176,4 +200,3 @@ def test_checkov_failure_and_parse_error_fail_validation(tmp_path):
     assert rep["checkov"]["summary"]["parsing_errors"] >= 1 and "could not parse" in problems
     assert any("broken.bicep" in e for e in rep["parse_errors"])
     assert any("minimumTlsVersion" in p for p in rep["property_problems"])
-

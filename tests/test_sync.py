@@ -19,6 +19,7 @@ from shared.directory import store
 from shared.directory.sync import enqueue_all, sync_tenant
 from shared.matching import messages, state
 from shared.matching.run import handle_message
+from tests.conftest import use_simulator
 
 CLIENT_ID = "dddddddd-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "sync-secret"
@@ -35,11 +36,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
 
 @pytest.fixture
 def graph_env(sim: GraphSimulator, storage_env, monkeypatch: pytest.MonkeyPatch) -> GraphSimulator:
-    monkeypatch.setenv("GRAPH_ENDPOINT", sim.graph_endpoint)
-    monkeypatch.setenv("LOGIN_ENDPOINT", sim.login_endpoint)
-    monkeypatch.setenv("O365_CA_BUNDLE", str(sim.ca_path))
-    monkeypatch.setenv("O365_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv("O365_CLIENT_SECRET", SECRET)
+    use_simulator(monkeypatch, sim, CLIENT_ID, SECRET)
     return sim
 
 
