@@ -27,6 +27,7 @@ import datetime as dt
 import itertools
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -108,107 +109,103 @@ async def _collect_report(g: GraphSession, tenant_id: str, report: ReportDef, ou
 
 
 def _iso(value: Any) -> str:
-    if value is None:
+    """A Graph DateTimeOffset as `YYYY-MM-DDTHH:MM:SSZ` (Graph may send 7 fraction digits, or an offset)."""
+    if not value:
         return ""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value)
-
-
-def _enum(value: Any) -> str:
-    """An SDK enum as Graph's camelCase string; None (a value the SDK did not know) as unknownFutureValue."""
-    if value is None:
-        return "unknownFutureValue"
-    return str(getattr(value, "value", value))
+    text = str(value)
+    match = re.match(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})?$", text)
+    if not match:
+        return text
+    stamp = dt.datetime.fromisoformat(match.group(1) + (match.group(3) or "Z").replace("Z", "+00:00"))
+    return stamp.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _service_health_rows(items: list) -> list[list]:
+# Rows keep Graph's values as sent (enum spelling included), as Centreon prints them.
+def _service_health_rows(items: list[dict]) -> list[list]:
     rows = []
     for service in items:
-        head = [_text(service.id), _text(service.service), _enum(service.status)]
-        issues = service.issues or []
+        head = [_text(service.get("id")), _text(service.get("service")), _text(service.get("status"))]
+        issues = service.get("issues") or []
         if not issues:
             rows.append([*head, "", "", "", "", "", "", "", None, "", "", ""])
         for issue in issues:
             rows.append(
                 [
                     *head,
-                    _text(issue.id),
-                    _enum(issue.classification),
-                    _text(issue.title),
-                    _iso(issue.start_date_time),
-                    _iso(issue.end_date_time),
-                    _iso(issue.last_modified_date_time),
-                    _enum(issue.status),
-                    issue.is_resolved,
-                    _text(issue.feature),
-                    _text(issue.feature_group),
-                    _text(issue.impact_description),
+                    _text(issue.get("id")),
+                    _text(issue.get("classification")),
+                    _text(issue.get("title")),
+                    _text(issue.get("startDateTime")),
+                    _text(issue.get("endDateTime")),
+                    _text(issue.get("lastModifiedDateTime")),
+                    _text(issue.get("status")),
+                    issue.get("isResolved"),
+                    _text(issue.get("feature")),
+                    _text(issue.get("featureGroup")),
+                    _text(issue.get("impactDescription")),
                 ]
             )
     return rows
 
 
-def _subscription_rows(items: list) -> list[list]:
+def _subscription_rows(items: list[dict]) -> list[list]:
     rows = []
     for sku in items:
-        units = sku.prepaid_units
+        units = sku.get("prepaidUnits") or {}
         rows.append(
             [
-                _text(sku.sku_id),
-                _text(sku.sku_part_number),
-                _text(sku.capability_status),
-                _text(sku.applies_to),
-                getattr(units, "enabled", None),
-                getattr(units, "warning", None),
-                getattr(units, "suspended", None),
-                getattr(units, "locked_out", None),
-                sku.consumed_units,
+                _text(sku.get("skuId")),
+                _text(sku.get("skuPartNumber")),
+                _text(sku.get("capabilityStatus")),
+                _text(sku.get("appliesTo")),
+                units.get("enabled"),
+                units.get("warning"),
+                units.get("suspended"),
+                units.get("lockedOut"),
+                sku.get("consumedUnits"),
             ]
         )
     return rows
 
 
-def _app_credential_rows(items: list) -> list[list]:
+def _app_credential_rows(items: list[dict]) -> list[list]:
     rows = []
     for app in items:
-        app_id, name = _text(app.app_id or app.id), _text(app.display_name)
-        for kind, creds in (("password", app.password_credentials), ("key", app.key_credentials)):
-            for c in creds or []:
+        app_id, name = _text(app.get("appId") or app.get("id")), _text(app.get("displayName"))
+        for kind, field in (("password", "passwordCredentials"), ("key", "keyCredentials")):
+            for c in app.get(field) or []:
                 rows.append(
                     [
                         app_id,
                         name,
                         kind,
-                        _text(c.key_id),
-                        _text(c.display_name),
-                        _iso(c.start_date_time),
-                        _iso(c.end_date_time),
+                        _text(c.get("keyId")),
+                        _text(c.get("displayName")),
+                        _iso(c.get("startDateTime")),
+                        _iso(c.get("endDateTime")),
                     ]
                 )
     return rows
 
 
-def _organization_rows(items: list) -> list[list]:
+def _organization_rows(items: list[dict]) -> list[list]:
     rows = []
     for org in items:
-        quota = (org.additional_data or {}).get("directorySizeQuota") or {}
-        domains = org.verified_domains or []
-        default = next((d.name for d in domains if d.is_default), "")
-        initial = next((d.name for d in domains if d.is_initial), "")
+        quota = org.get("directorySizeQuota") or {}
+        domains = org.get("verifiedDomains") or []
+        default = next((d.get("name") for d in domains if d.get("isDefault")), "")
+        initial = next((d.get("name") for d in domains if d.get("isInitial")), "")
         rows.append(
             [
-                _text(org.id),
-                _text(org.display_name),
+                _text(org.get("id")),
+                _text(org.get("displayName")),
                 quota.get("used") if isinstance(quota, dict) else None,
                 quota.get("total") if isinstance(quota, dict) else None,
-                json.dumps([d.name for d in domains]),
+                json.dumps([d.get("name") for d in domains]),
                 _text(default),
                 _text(initial),
             ]
@@ -217,7 +214,7 @@ def _organization_rows(items: list) -> list[list]:
 
 
 # Catalog key -> (GraphSession method, flattener). Rows follow the catalog's column order.
-_JSON: dict[str, tuple[str, Callable[[list], list[list]]]] = {
+_JSON: dict[str, tuple[str, Callable[[list[dict]], list[list]]]] = {
     "service_health": ("service_health", _service_health_rows),
     "subscriptions": ("subscribed_skus", _subscription_rows),
     "app_credentials": ("applications", _app_credential_rows),
@@ -245,7 +242,7 @@ def _store_rows(tenant_id: str, report: ReportDef, rows: list[list], concealed: 
 async def _collect_json(g: GraphSession, tenant_id: str, report: ReportDef, outcome: runs.ReportOutcome) -> None:
     if report.key == "report_settings":
         settings_entity = await g.report_settings()
-        value = getattr(settings_entity, "display_concealed_names", None)
+        value = settings_entity.get("displayConcealedNames")
         rows: list[list] = [[value]]
         concealed = bool(value)
     else:

@@ -8,23 +8,21 @@ and SDK retries included), because the Graph request count is what throttling bu
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import ssl
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity.aio import CertificateCredential, ClientSecretCredential
-from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.method import Method
+from kiota_abstractions.request_information import RequestInformation
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
 from msgraph import GraphRequestAdapter, GraphServiceClient
-from msgraph.generated.admin.service_announcement.health_overviews.health_overviews_request_builder import (
-    HealthOverviewsRequestBuilder,
-)
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph_core import GraphClientFactory
 
@@ -224,50 +222,69 @@ class GraphSession:
     # first request's parameters (Centreon's infinite loop). A nextLink seen twice is a failure, not a loop;
     # any failed page fails the whole collection, so a caller never stores part of it.
 
-    async def _all_pages(self, what: str, builder: Any, request_configuration: Any = None) -> list:
-        items: list = []
-        seen: set[str] = set()
+    async def _get_json(self, url: str) -> dict:
+        """One GET through the SDK's pipeline (auth, retry, redirect, request counting), parsed as plain JSON.
+
+        Raw JSON rather than the SDK's models: values stay as Graph sent them (Centreon prints them as is:
+        `Incident`, an enum value newer than the SDK), and the first model parse would import ~1,200 modules
+        (+1-1.7 s, +30 MB) for nothing.
+        """
+        info = RequestInformation()
+        info.http_method = Method.GET
+        info.url = url
+        info.headers.try_add("Accept", "application/json")
+        body = await self.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
         try:
-            page = await builder.get(request_configuration=request_configuration)
-            while page is not None:
-                items.extend(page.value or [])
-                link = page.odata_next_link
-                if not link:
-                    break
-                if link in seen:
+            doc = json.loads(body or b"{}")
+        except ValueError:
+            raise GraphFailure(f"{url}: Graph answered a body that is not JSON: {(body or b'')[:60]!r}") from None
+        if not isinstance(doc, dict):
+            raise GraphFailure(f"{url}: Graph answered JSON that is not an object")
+        return doc
+
+    async def _all_pages(self, what: str, path: str) -> list[dict]:
+        """Every item of a collection. A page is followed with its `@odata.nextLink` verbatim (its own query
+        string: `$expand`, `$skiptoken`...), never re-applying the first request's parameters (Centreon's infinite
+        loop). A nextLink seen twice is a failure, not a loop; any failed page fails the whole collection, so a
+        caller never stores part of it."""
+        items: list[dict] = []
+        seen: set[str] = set()
+        url: str | None = f"{self.graph_endpoint}/{path}"
+        try:
+            while url:
+                page = await self._get_json(url)
+                items.extend(page.get("value") or [])
+                url = page.get("@odata.nextLink")
+                if url in seen:
                     raise GraphFailure(
-                        f"{what}: Graph returned the same @odata.nextLink twice ({link}); stopped instead of looping"
+                        f"{what}: Graph returned the same @odata.nextLink twice ({url}); stopped instead of looping"
                     )
-                seen.add(link)
-                page = await builder.with_url(link).get()
+                if url:
+                    seen.add(url)
         except GraphFailure:
             raise
         except Exception as exc:
             raise GraphFailure(f"{what}: {describe_error(exc)}") from None
         return items
 
-    async def service_health(self) -> list:
-        """`GET /admin/serviceAnnouncement/healthOverviews?$expand=issues`: ServiceHealth items with issues."""
-        query = HealthOverviewsRequestBuilder.HealthOverviewsRequestBuilderGetQueryParameters(expand=["issues"])
-        builder = self.client.admin.service_announcement.health_overviews
-        return await self._all_pages("healthOverviews", builder, RequestConfiguration(query_parameters=query))
+    async def service_health(self) -> list[dict]:
+        return await self._all_pages("healthOverviews", "v1.0/admin/serviceAnnouncement/healthOverviews?$expand=issues")
 
-    async def subscribed_skus(self) -> list:
-        return await self._all_pages("subscribedSkus", self.client.subscribed_skus)
+    async def subscribed_skus(self) -> list[dict]:
+        return await self._all_pages("subscribedSkus", "v1.0/subscribedSkus")
 
-    async def applications(self) -> list:
-        return await self._all_pages("applications", self.client.applications)
+    async def applications(self) -> list[dict]:
+        return await self._all_pages("applications", "v1.0/applications")
 
-    async def organization(self) -> list:
-        """`GET /beta/organization`, as Centreon's directory-size-usage: only beta documents
-        `directorySizeQuota`, which the v1.0 `Organization` model lacks; the SDK parses the beta body with the
-        same model and leaves `directorySizeQuota` in `additional_data`."""
-        builder = self.client.organization.with_url(f"{self.graph_endpoint}/beta/organization")
-        return await self._all_pages("organization", builder)
+    async def organization(self) -> list[dict]:
+        """`GET /beta/organization`, as Centreon's directory-size-usage: only beta has `directorySizeQuota`."""
+        return await self._all_pages("organization", "beta/organization")
 
-    async def report_settings(self) -> Any:
-        """`GET /admin/reportSettings` (one entity): `.display_concealed_names`."""
+    async def report_settings(self) -> dict:
+        """`GET /admin/reportSettings` (one entity): `displayConcealedNames`."""
         try:
-            return await self.client.admin.report_settings.get()
+            return await self._get_json(f"{self.graph_endpoint}/v1.0/admin/reportSettings")
+        except GraphFailure:
+            raise
         except Exception as exc:
             raise GraphFailure(f"reportSettings: {describe_error(exc)}") from None

@@ -7,15 +7,17 @@ import csv
 import dataclasses
 import io
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
 
 from devtools.simulator import directory
-from devtools.simulator.health import centreon_mock_health
+from devtools.simulator.health import UNKNOWN_ENUM_VALUE, centreon_mock_health, render
 from devtools.simulator.server import AppCredential, Fault, GraphSimulator
 from devtools.simulator.tenants import SampleTenant, report_csv
 from shared import runs, snapshots, tenants
+from shared.check_service import answer
 from shared.collector import COLLECTED, collect_all, datasets
 from shared.reports.catalog import REPORTS, TEAMS_DEVICE_USAGE, Kind
 from shared.reports.csv_stream import ParsedReport
@@ -100,8 +102,8 @@ def expected_health_rows(items: list[dict]) -> list[dict]:
                 {
                     **head,
                     "issue_id": i["id"],
-                    # Graph's camelCase spelling: the SDK parses "Incident" and "incident" alike.
-                    "classification": i["classification"][:1].lower() + i["classification"][1:],
+                    # Kept as Graph sent it (Centreon prints the raw value: the upstream mock's "Incident").
+                    "classification": i["classification"],
                     "title": i["title"],
                     "start": iso(i["startDateTime"]),
                     "end": iso(i["endDateTime"]),
@@ -217,12 +219,45 @@ def test_centreon_upstream_mock_is_stored_as_expected_rows(env: GraphSimulator) 
     assert rows == expected_health_rows(centreon_mock_health())
     assert [(r["service"], r["status"], r["issue_id"], r["classification"]) for r in rows] == [
         ("Exchange Online", "serviceRestored", "", ""),
-        ("Microsoft Teams", "serviceDegradation", "ABCDEF-01", "incident"),
+        ("Microsoft Teams", "serviceDegradation", "ABCDEF-01", "Incident"),
         ("Microsoft Teams", "serviceDegradation", "ABCDEF-02", "advisory"),
         ("SharePoint Online", "serviceOperational", "", ""),
     ]
     assert rows[1]["title"] == " \U0001f600 \u6f22 with special fields"
     assert rows[1]["start"] == "2025-09-30T07:15:00Z" and rows[1]["end"] == "" and rows[1]["is_resolved"] is False
+
+
+UPSTREAM_CASES = [  # Centreon's own robot test (reference §6): extra options -> expected regexp
+    ({}, r"^CRITICAL: Service 'Microsoft Teams' status is 'serviceDegradation'"),
+    (
+        {"warning-status": "%{status} =~ /serviceDegradation/i", "critical-status": ""},
+        r"^WARNING: Service 'Microsoft Teams' status is 'serviceDegradation'",
+    ),
+    ({"include-service-name": "SharePoint"}, r"OK: Service 'SharePoint Online' status is 'serviceOperational'"),
+    ({"exclude-service-name": "Teams"}, r"OK: All services are ok"),
+    ({"include-classification": "Unknown"}, r"UNKNOWN: No services found\."),
+    (
+        {"exclude-classification": "Incident"},
+        r"CRITICAL: Service 'Microsoft Teams' status is 'serviceDegradation' "
+        r"\[issue: advisory, ABCDEF-02, 2025-09-30T07:15:00Z, un deuxieme\]",
+    ),
+]
+
+
+def test_upstream_service_status_cases_through_simulator_collector_and_storage(env: GraphSimulator) -> None:
+    t = register()
+    env.set_service_health(t.tenant_id, centreon_mock_health())
+    assert collect(t, "health").status == "success"
+    for options, expected in UPSTREAM_CASES:
+        result, _ = answer("management", "service-status", {"tenant": t.tenant_id, **options})
+        assert re.search(expected, result.text().strip()), (options, result.text())
+    # And the observed output of §3.11, byte for byte (the raw "Incident" and the emoji/CJK title included).
+    result, _ = answer("cloud::microsoft::office365::management::plugin", "service-status", {"tenant": t.tenant_id})
+    assert result.text() == (
+        "CRITICAL: Service 'Microsoft Teams' status is 'serviceDegradation' [issue: Incident, ABCDEF-01, "
+        "2025-09-30T07:15:00Z,  \U0001f600 \u6f22 with special fields] - Service 'Microsoft Teams' status is "
+        "'serviceDegradation' [issue: advisory, ABCDEF-02, 2025-09-30T07:15:00Z, un deuxieme] \n"
+    )
 
 
 def test_pascal_case_and_unknown_enum_values(env: GraphSimulator) -> None:
@@ -233,12 +268,11 @@ def test_pascal_case_and_unknown_enum_values(env: GraphSimulator) -> None:
     finally:
         env.pascal_case_enums, env.unknown_enum_value = False, False
     rows = stored(t, "service_health")
-    expected = expected_health_rows(env.service_health(t.tenant_id))
-    last = expected[-1]["service_id"]
-    for row in expected:
-        if row["service_id"] == last:
-            row["status"] = "unknownFutureValue"
-    assert rows == expected
+    # Stored as served: PascalCase stays PascalCase, and an enum value newer than the SDK stays readable
+    # (the SDK's models would have turned it into None).
+    served = render(env.service_health(t.tenant_id), expand_issues=True, pascal_case=True, unknown_enum=True)
+    assert rows == expected_health_rows(served)
+    assert rows[-1]["status"] == UNKNOWN_ENUM_VALUE
 
 
 def test_repeated_next_link_fails_instead_of_looping(env: GraphSimulator) -> None:
@@ -298,3 +332,30 @@ def test_used_chrome_os_with_its_double_space_is_parsed() -> None:
     values = [row[-1] for row in parsed]
     raw = [r["Used  Chrome OS"] for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))]
     assert values == raw and set(values) <= {"Yes", "No"}
+
+
+def test_every_mode_answers_over_http_and_cli_from_collected_data(
+    env: GraphSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import azure.functions as func
+
+    from functions.checks import check
+    from shared.checks.modes import MODES
+    from shared.cli import main
+
+    t = register()
+    assert collect(t).status == collect(t, "health").status == "success"
+    for plugin, mode in sorted(MODES):
+        req = func.HttpRequest(
+            "GET", f"/api/checks/{plugin}/{mode}", params={"tenant": t.domain},
+            route_params={"plugin": plugin, "mode": mode}, body=b"",
+        )  # fmt: skip
+        resp = check(req)
+        body = resp.get_body().decode()
+        assert resp.status_code == 200, (plugin, mode, body)
+        assert resp.headers["X-Nagios-Exit-Code"] in {"0", "1", "2"}, (plugin, mode, body)
+        assert re.match(r"^(OK|WARNING|CRITICAL): |^List ", body), (plugin, mode, body)
+        # The CLI with Centreon's spelling gives the same answer from the same data.
+        full = "o365mon::health::plugin" if plugin == "health" else f"cloud::microsoft::office365::{plugin}::plugin"
+        code = main(["check", f"--plugin={full}", f"--mode={mode}", f"--tenant={t.domain}"])
+        assert (code, capsys.readouterr().out) == (int(resp.headers["X-Nagios-Exit-Code"]), body)
