@@ -29,7 +29,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from shared import credentials, runs, settings, tenants
 from shared.checks.engine import summary_accumulators
@@ -55,7 +55,7 @@ def datasets(schedule: str = "reports") -> tuple[str, ...]:
 COLLECTED = datasets("reports")
 
 
-def _ingest(report: ReportDef, tenant_id: str, d7: bytes, outcome: runs.ReportOutcome) -> tuple:
+def _ingest(report: ReportDef, tenant_id: str, d7: IO[bytes], outcome: runs.ReportOutcome) -> tuple:
     """Parse the D7 body and start the snapshot; returns what the daily part needs."""
     parsed = ParsedReport(report, d7)
     rows = iter(parsed)
@@ -75,7 +75,7 @@ def _ingest(report: ReportDef, tenant_id: str, d7: bytes, outcome: runs.ReportOu
     return writer, accumulators, refresh
 
 
-def _ingest_daily(report: ReportDef, body: bytes, writer: SnapshotWriter, accumulators: list) -> bool:
+def _ingest_daily(report: ReportDef, body: IO[bytes], writer: SnapshotWriter, accumulators: list) -> bool:
     parsed = ParsedReport(report, body)
     for row in parsed:
         writer.add(row)
@@ -85,15 +85,13 @@ def _ingest_daily(report: ReportDef, body: bytes, writer: SnapshotWriter, accumu
 
 
 async def _collect_report(g: GraphSession, tenant_id: str, report: ReportDef, outcome: runs.ReportOutcome) -> None:
-    d7 = await g.report(report.function, period="D7")
-    writer, accumulators, refresh = await asyncio.to_thread(_ingest, report, tenant_id, d7, outcome)
-    del d7  # the body of a 100k-user report is ~20 MB: never hold two at once
+    with await g.report(report.function, period="D7") as d7:  # a temporary file: never the body in memory
+        writer, accumulators, refresh = await asyncio.to_thread(_ingest, report, tenant_id, d7, outcome)
     try:
         if report.daily and refresh:
-            daily = await g.report(report.function, date=refresh)
-            concealed = await asyncio.to_thread(_ingest_daily, report, daily, writer, accumulators)
+            with await g.report(report.function, date=refresh) as daily:
+                concealed = await asyncio.to_thread(_ingest_daily, report, daily, writer, accumulators)
             outcome.concealed = outcome.concealed or concealed
-            del daily
         summaries = {acc.mode_key: acc.result() for acc in accumulators}
         pointer = await asyncio.to_thread(
             writer.commit, refresh_date=refresh, summaries=summaries, concealed=outcome.concealed

@@ -11,7 +11,9 @@ import datetime as dt
 import json
 import re
 import ssl
+import tempfile
 from dataclasses import dataclass, field
+from typing import IO
 from urllib.parse import urlparse
 
 import httpx
@@ -77,6 +79,22 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _http_error(status: int, code: str, message: str) -> str:
+    text = f"Graph returned HTTP {status} {code}: {message}".rstrip(": ")
+    if status == 429:
+        return f"throttled: {text} (still 429 after the SDK's retries)"
+    return text
+
+
+def _http_error_from_body(status: int, body: bytes) -> str:
+    """The reason of a failed response whose body we read ourselves (Graph's JSON error, or whatever came)."""
+    try:
+        error = json.loads(body).get("error") or {}
+        return _http_error(status, str(error.get("code", "?")), str(error.get("message", "")))
+    except (ValueError, AttributeError):
+        return _http_error(status, "(no JSON error body)", repr(body[:60]))
+
+
 def describe_error(exc: BaseException) -> str:
     """A one-line reason naming what failed: auth, Graph error code, transport. Never includes secrets."""
     if isinstance(exc, ClientAuthenticationError):
@@ -85,10 +103,7 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, ODataError):
         code = exc.error.code if exc.error else "?"
         message = exc.error.message if exc.error else ""
-        text = f"Graph returned HTTP {exc.response_status_code} {code}: {message}".rstrip(": ")
-        if exc.response_status_code == 429:
-            return f"throttled: {text} (still 429 after the SDK's retries)"
-        return text
+        return _http_error(exc.response_status_code, code, message)
     if isinstance(exc, httpx.TransportError | AzureError):
         return f"cannot reach Graph or the login endpoint: {type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"
@@ -129,6 +144,7 @@ class GraphSession:
         auth = AzureIdentityAuthenticationProvider(self._credential, scopes=[f"{settings.graph_endpoint}/.default"])
         adapter = GraphRequestAdapter(auth, client=http_client)
         adapter.base_url = f"{settings.graph_endpoint}/v1.0"
+        self._auth = auth
         self._http_client = http_client
         self.client = GraphServiceClient(request_adapter=adapter)
 
@@ -139,18 +155,46 @@ class GraphSession:
         await self._http_client.aclose()
         await self._credential.close()
 
-    async def report(self, function: str, *, period: str | None = None, date: str | None = None) -> bytes:
-        """Download one CSV report (the SDK follows the 302 to the pre-authenticated URL)."""
+    async def report(self, function: str, *, period: str | None = None, date: str | None = None) -> IO[bytes]:
+        """Download one CSV report into a temporary file (rewound), streamed chunk by chunk.
+
+        The SDK's `.get()` would return the whole body as one `bytes` (~20 MB per 100,000 users, per report), so
+        the request is built and authenticated by the SDK and sent through its middleware (retry with
+        Retry-After, redirect to the pre-authenticated URL without the bearer, request counting), but the
+        response is streamed: the collector's memory stays flat in the tenant's size.
+        """
         builder_name = _snake(function)
         if date:
             builder = getattr(self.client.reports, f"{builder_name}_with_date")(dt.date.fromisoformat(date))
         else:
             builder = getattr(self.client.reports, f"{builder_name}_with_period")(period or "D7")
+        out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - handed to the caller
         try:
-            body = await builder.get()
+            info = builder.to_get_request_information()
+            adapter = self.client.request_adapter
+            adapter.set_base_url_for_request_information(info)
+            await self._auth.authenticate_request(info)
+            span = adapter.start_tracing_span(info, "report_download")
+            try:
+                request = adapter.get_request_from_request_information(info, span, span)
+            finally:
+                span.end()
+            response = await self._http_client.send(request, stream=True)
+            try:
+                if response.status_code >= 400:
+                    raise GraphFailure(_http_error_from_body(response.status_code, await response.aread()))
+                async for chunk in response.aiter_bytes():
+                    out.write(chunk)
+            finally:
+                await response.aclose()
+        except GraphFailure:
+            out.close()
+            raise
         except Exception as exc:  # every failure becomes a recorded reason, not a crash
+            out.close()
             raise GraphFailure(describe_error(exc)) from None
-        return body or b""
+        out.seek(0)
+        return out
 
     # -- directory (contact sync, issue 4): plain dicts so callers never see SDK models ------------------
     USER_SELECT = (

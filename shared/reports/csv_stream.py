@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from typing import IO
 
 from shared.reports.catalog import Kind, ReportDef
 
@@ -25,12 +26,13 @@ class ReportFormatError(Exception):
 class ParsedReport:
     """Rows (lists in `report.columns` order) produced lazily; `concealed` is known after iteration."""
 
-    def __init__(self, report: ReportDef, body: bytes) -> None:
+    def __init__(self, report: ReportDef, body: bytes | IO[bytes]) -> None:
         self.report = report
         self.columns = list(report.columns)
         self.concealed = False
         self.row_count = 0
-        self._text = io.TextIOWrapper(io.BytesIO(body), encoding="utf-8-sig", newline="")
+        raw = io.BytesIO(body) if isinstance(body, bytes | bytearray) else body
+        self._text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         self._reader = csv.reader(self._text)
         try:
             header = next(self._reader)
