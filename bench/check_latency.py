@@ -40,7 +40,7 @@ def main() -> None:
     from shared.collector import collect_all
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    with local_stack(sizes) as sample:
+    with local_stack(sizes) as (sample, sim):
         for run in asyncio.run(collect_all()) + asyncio.run(collect_all(schedule="health")):
             assert run.status == "success", run.error
         port = free_port()
@@ -52,6 +52,8 @@ def main() -> None:
             master_key=KEY + "-master",
         )
         runner.start()
+        graph_requests_before = len(sim.request_log)
+        checks_run = 0
         conn = http.client.HTTPConnection("127.0.0.1", port)
         print(f"{'users':>8} {'case':<44} {'p50 ms':>8} {'p99 ms':>8}")
         try:
@@ -75,7 +77,10 @@ def main() -> None:
                 ]
                 for name, path, n in cases:
                     p50, p99, _ = measure(conn, f"/api/checks/{path}", n)
+                    checks_run += n
                     print(f"{t.users:>8} {name:<44} {p50:>8.2f} {p99:>8.2f}")
+            graph_requests = len(sim.request_log) - graph_requests_before
+            print(f"Graph requests made while answering {checks_run} checks: {graph_requests}")
         finally:
             conn.close()
             runner.stop()

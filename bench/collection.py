@@ -66,7 +66,7 @@ def main() -> None:
         f"{'users':>8} {'cold s':>7} {'warm s':>7} {'peak RSS MB':>12} {'rows':>8} {'entities':>9} "
         f"{'Graph requests':>15}"
     )
-    with local_stack(sizes, render_cache_mb=4096) as sample:
+    with local_stack(sizes, render_cache_mb=4096) as (sample, _sim):
         for t in sample:
             cold, warm = (run_child(t.tenant_id) for _ in range(2))
             if warm["status"] != "success":

@@ -17,7 +17,7 @@ SECRET = "bench-secret"
 
 
 @contextlib.contextmanager
-def local_stack(sizes: list[int], render_cache_mb: int = 0) -> Iterator[list[SampleTenant]]:
+def local_stack(sizes: list[int], render_cache_mb: int = 0) -> Iterator[tuple[list[SampleTenant], GraphSimulator]]:
     """Start everything, point the app settings at it, register one tenant per size."""
     from shared import storage, tenants
 
@@ -49,7 +49,7 @@ def local_stack(sizes: list[int], render_cache_mb: int = 0) -> Iterator[list[Sam
         storage.reset_caches()
         for t in sample:
             tenants.add(tenants.Tenant(t.tenant_id, t.display_name, [t.domain]))
-        yield sample
+        yield sample, sim
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -204,67 +204,61 @@ class GraphSession:
 
     async def directory_organization(self) -> dict:
         """`GET /organization`: id, display name and verified domains (name, isDefault, isInitial)."""
-        try:
-            page = await self.client.organization.get()
-        except Exception as exc:
-            raise GraphFailure(describe_error(exc)) from None
-        org = (page.value or [None])[0] if page else None
-        if org is None:
+        orgs = await self._all_pages("organization", "v1.0/organization")
+        if not orgs:
             return {}
+        org = orgs[0]
         domains = [
-            {"name": d.name or "", "isDefault": bool(d.is_default), "isInitial": bool(d.is_initial)}
-            for d in org.verified_domains or []
+            {"name": d.get("name") or "", "isDefault": bool(d.get("isDefault")), "isInitial": bool(d.get("isInitial"))}
+            for d in org.get("verifiedDomains") or []
         ]
-        return {"id": org.id or "", "displayName": org.display_name or "", "verifiedDomains": domains}
+        return {"id": org.get("id") or "", "displayName": org.get("displayName") or "", "verifiedDomains": domains}
 
     async def directory_users(self):  # noqa: ANN201 - an async iterator of pages (list[dict])
-        """`GET /users?$select=...&$top=999`, following `@odata.nextLink`; yields one list of dicts per page."""
-        from kiota_abstractions.base_request_configuration import RequestConfiguration
-        from msgraph.generated.users.users_request_builder import UsersRequestBuilder
-
-        qp = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(select=list(self.USER_SELECT), top=999)
+        """`GET /users?$select=...&$top=999`, following `@odata.nextLink`; yields one list of dicts per page, so
+        a 100,000-user directory is never held whole (the caller stores it page by page)."""
+        url: str | None = f"{self.graph_endpoint}/v1.0/users?$select={','.join(self.USER_SELECT)}&$top=999"
+        seen: set[str] = set()
         try:
-            page = await self.client.users.get(request_configuration=RequestConfiguration(query_parameters=qp))
-            while page is not None:
+            while url:
+                page = await self._get_json(url)
                 yield [
                     {
-                        "id": u.id or "", "givenName": u.given_name, "surname": u.surname,
-                        "displayName": u.display_name, "userPrincipalName": u.user_principal_name or "",
-                        "mail": u.mail, "proxyAddresses": list(u.proxy_addresses or []),
-                        "otherMails": list(u.other_mails or []), "jobTitle": u.job_title,
-                        "mobilePhone": u.mobile_phone, "businessPhones": list(u.business_phones or []),
-                        "accountEnabled": u.account_enabled, "userType": u.user_type,
-                        "skuIds": [str(a.sku_id) for a in u.assigned_licenses or [] if a.sku_id],
+                        "id": u.get("id") or "", "givenName": u.get("givenName"), "surname": u.get("surname"),
+                        "displayName": u.get("displayName"), "userPrincipalName": u.get("userPrincipalName") or "",
+                        "mail": u.get("mail"), "proxyAddresses": list(u.get("proxyAddresses") or []),
+                        "otherMails": list(u.get("otherMails") or []), "jobTitle": u.get("jobTitle"),
+                        "mobilePhone": u.get("mobilePhone"), "businessPhones": list(u.get("businessPhones") or []),
+                        "accountEnabled": u.get("accountEnabled"), "userType": u.get("userType"),
+                        "skuIds": [str(a["skuId"]) for a in u.get("assignedLicenses") or [] if a.get("skuId")],
                     }
-                    for u in page.value or []
+                    for u in page.get("value") or []
                 ]  # fmt: skip
-                link = page.odata_next_link
-                page = await self.client.users.with_url(link).get() if link else None
+                url = page.get("@odata.nextLink")
+                if url in seen:
+                    raise GraphFailure(f"users: Graph returned the same @odata.nextLink twice ({url})")
+                if url:
+                    seen.add(url)
         except GraphFailure:
             raise
         except Exception as exc:
-            raise GraphFailure(describe_error(exc)) from None
+            raise GraphFailure(f"users: {describe_error(exc)}") from None
 
     async def directory_skus(self) -> list[dict]:
-        """`GET /subscribedSkus`: sku id, part number, status, prepaid enabled and consumed units."""
-        try:
-            page = await self.client.subscribed_skus.get()
-        except Exception as exc:
-            raise GraphFailure(describe_error(exc)) from None
+        """`GET /subscribedSkus` (all pages): sku id, part number, status, prepaid enabled and consumed units."""
         return [
             {
-                "skuId": str(s.sku_id or ""), "skuPartNumber": s.sku_part_number or "",
-                "capabilityStatus": s.capability_status or "", "consumedUnits": s.consumed_units or 0,
-                "enabled": (s.prepaid_units.enabled or 0) if s.prepaid_units else 0,
+                "skuId": str(s.get("skuId") or ""), "skuPartNumber": s.get("skuPartNumber") or "",
+                "capabilityStatus": s.get("capabilityStatus") or "", "consumedUnits": s.get("consumedUnits") or 0,
+                "enabled": (s.get("prepaidUnits") or {}).get("enabled") or 0,
             }
-            for s in (page.value if page else None) or []
+            for s in await self.subscribed_skus()
         ]  # fmt: skip
 
     # ------------------------------------------------------------------ JSON collections
-    # Each returns the SDK's typed items of every page. A page is followed with `.with_url(nextLink)`, which
-    # sends the link verbatim (its own query string: `$expand`, `$skiptoken`...) and never re-applies the
-    # first request's parameters (Centreon's infinite loop). A nextLink seen twice is a failure, not a loop;
-    # any failed page fails the whole collection, so a caller never stores part of it.
+    # Read as raw JSON through the SDK's pipeline (see _get_json). A page is followed with its nextLink verbatim
+    # and a nextLink seen twice is a failure, not a loop; any failed page fails the whole collection, so a caller
+    # never stores part of it.
 
     async def _get_json(self, url: str) -> dict:
         """One GET through the SDK's pipeline (auth, retry, redirect, request counting), parsed as plain JSON.

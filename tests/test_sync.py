@@ -83,7 +83,8 @@ def test_failed_directory_sync_is_logged_and_enqueues_nothing(graph_env, monkeyp
     monkeypatch.setenv("WRONG_CLIENT_SECRET", "nope")
     assert asyncio.run(sync_tenant(sample.tenant_id, "test")) is None
     [log] = state.recent_logs(sample.tenant_id, 5)
-    assert log["status"] == "failed" and log["errors_text"][0].startswith("directory: authentication failed")
+    assert log["status"] == "failed"
+    assert log["errors_text"][0].startswith("directory: organization: authentication failed")
     assert match_messages(sample.tenant_id) == []
 
 
