@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("azure.identity").setLevel(logging.ERROR)  # the collector records the reason itself
+    # The collector and the sync record failures as data, and the demo prints them: no second copy on stderr.
+    for noisy in ("azure.identity", "o365mon.directory", "o365mon.matching"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     STATE.mkdir(parents=True, exist_ok=True)
     real = all(os.environ.get(k) for k in ("O365_TENANT_ID", "O365_CLIENT_ID")) and (
         os.environ.get("O365_CLIENT_SECRET") or os.environ.get("O365_CLIENT_CERTIFICATE_PATH")
