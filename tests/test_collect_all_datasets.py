@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from devtools.azurite import free_port
 from devtools.simulator import directory
 from devtools.simulator.health import UNKNOWN_ENUM_VALUE, centreon_mock_health, render
 from devtools.simulator.server import AppCredential, Fault, GraphSimulator
@@ -359,3 +360,19 @@ def test_every_mode_answers_over_http_and_cli_from_collected_data(
         full = "o365mon::health::plugin" if plugin == "health" else f"cloud::microsoft::office365::{plugin}::plugin"
         code = main(["check", f"--plugin={full}", f"--mode={mode}", f"--tenant={t.domain}"])
         assert (code, capsys.readouterr().out) == (int(resp.headers["X-Nagios-Exit-Code"]), body)
+
+
+def test_non_json_page_and_unreachable_graph_are_named_as_what_they_are(
+    env: GraphSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = register()
+    env.add_fault(Fault("not_csv", tenant=t.tenant_id, path_contains="subscribedSkus", times=1))
+    run = collect(t)
+    subs = next(r for r in run.reports if r.report == "subscriptions")
+    assert subs.status == "failed" and "not JSON" in subs.error and "Bad gateway" in subs.error
+    assert run.status == "partial"  # the other datasets were collected
+
+    monkeypatch.setenv("GRAPH_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    run = collect(t)
+    assert run.status == "failed"
+    assert all("cannot reach Graph" in r.error for r in run.reports), [r.error for r in run.reports]

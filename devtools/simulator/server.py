@@ -733,6 +733,8 @@ class GraphSimulator:
             )
         if fault.kind == "forbidden":
             return self._graph_error(403, "S2SUnauthorized", "Invalid scope claims/roles.", headers)
+        if fault.kind == "not_csv":  # on a JSON request: a proxy's HTML page where JSON was expected
+            return _Reply(200, b"<html>Bad gateway</html>", "text/html")
         if fault.kind == "slow":
             time.sleep(fault.delay)
         return None
@@ -758,7 +760,13 @@ class GraphSimulator:
         page = _decode_skiptoken(params.get("$skiptoken", ""))[1] if "$skiptoken" in params else 1
         # Faults match the path or the path with its query, so `path_contains="$skiptoken"` hits pages >= 2.
         paths = (path, f"{path}?{unquote(query)}") if query else (path,)
-        fault = self._faults.take(paths=paths, tenant_keys=self._tenant_keys(tenant), download=False, page=page)
+        fault = self._faults.take(
+            paths=paths,
+            tenant_keys=self._tenant_keys(tenant),
+            download=False,
+            page=page,
+            json_body="/reports/" not in path,
+        )
         if fault is not None:
             reply = self._fault_reply(fault, headers)
             if reply is not None:
