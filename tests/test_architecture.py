@@ -61,3 +61,19 @@ def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert [name for name in SETTINGS if f"`{name}`" not in readme] == []
     assert "make demo" in readme and "make test" in readme
+
+
+def test_every_http_route_needs_a_key_and_admin_operations_the_admin_level() -> None:
+    import function_app
+
+    function_app.app.functions_bindings = {}  # get_functions() refuses a second call otherwise
+    levels = {}
+    for fn in function_app.app.get_functions():
+        for binding in fn.get_bindings():
+            data = binding.get_dict_repr()
+            if data.get("type") == "httpTrigger":
+                level = data.get("authLevel")
+                levels[data["route"]] = str(getattr(level, "value", level)).lower()
+    assert levels.pop("health") == "anonymous"  # the probe, and only it, answers without a key
+    assert levels.pop("checks/{plugin}/{mode}") == "function"
+    assert levels and all(level == "admin" for level in levels.values()), levels  # review, sync, docs
