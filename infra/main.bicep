@@ -88,6 +88,10 @@ param collectSchedule string = '0 0 */6 * * *'
 @description('Tenants collected at once (COLLECT_CONCURRENCY).')
 param collectConcurrency int = 4
 
+@minValue(1)
+@description('Days of collection-run records kept per tenant (RUNS_RETENTION_DAYS).')
+param runsRetentionDays int = 30
+
 @description('NCRONTAB schedule of the service health collection (HEALTH_SCHEDULE).')
 param healthSchedule string = '0 */5 * * * *'
 
@@ -245,6 +249,7 @@ module api 'app/api.bicep' = {
     o365TenantId: o365TenantId
     collectSchedule: collectSchedule
     collectConcurrency: collectConcurrency
+    runsRetentionDays: runsRetentionDays
     healthSchedule: healthSchedule
     syncSchedule: syncSchedule
     syncIncludeGuests: syncIncludeGuests

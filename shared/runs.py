@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from shared import storage
+from shared import settings, storage
 
 RUNS = "CollectionRuns"
 STATUS = "ReportStatus"
@@ -60,9 +60,30 @@ class RunRecord:
             self.error = "; ".join(f"{r.report}: {r.error}" for r in failed)
 
 
+def _row_key(ns: int) -> str:
+    # Inverted nanosecond clock: a partition query returns the newest run first.
+    return f"{2**63 - ns:020d}"
+
+
+def prune(tenant_id: str, days: float) -> int:
+    """Delete the tenant's run records older than `days`: service health alone adds 288 a day per tenant."""
+    cutoff = _row_key(time.time_ns() - int(days * 86400e9))
+    table = storage.table(RUNS)
+    old = [
+        {"PartitionKey": e["PartitionKey"], "RowKey": e["RowKey"]}
+        for e in table.query_entities(
+            "PartitionKey eq @t and RowKey gt @cutoff",
+            parameters={"t": tenant_id, "cutoff": cutoff},
+            select=["PartitionKey", "RowKey"],
+        )
+    ]
+    for i in range(0, len(old), 100):
+        table.submit_transaction([("delete", k) for k in old[i : i + 100]])
+    return len(old)
+
+
 def save(run: RunRecord) -> None:
-    # Inverted nanosecond clock as RowKey: a partition query returns the newest run first.
-    row_key = f"{2**63 - time.time_ns():020d}"
+    row_key = _row_key(time.time_ns())
     storage.table(RUNS).upsert_entity(
         {
             "PartitionKey": run.tenant_id,
@@ -92,6 +113,7 @@ def save(run: RunRecord) -> None:
         if r.status == "success":
             entity["LastSuccess"] = run.ended
         status.upsert_entity(entity)  # merge: LastSuccess survives a failed run
+    prune(run.tenant_id, float(settings.get("RUNS_RETENTION_DAYS", "30") or 30))
 
 
 def recent(tenant_id: str, limit: int = 20) -> list[dict]:

@@ -31,6 +31,7 @@ param o365ClientId string
 param o365TenantId string = ''
 param collectSchedule string
 param collectConcurrency int
+param runsRetentionDays int
 param healthSchedule string
 param syncSchedule string
 param syncIncludeGuests bool
@@ -153,6 +154,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     O365_TENANT_ID: o365TenantId
     COLLECT_SCHEDULE: collectSchedule
     COLLECT_CONCURRENCY: string(collectConcurrency)
+    RUNS_RETENTION_DAYS: string(runsRetentionDays)
     HEALTH_SCHEDULE: healthSchedule
     SYNC_SCHEDULE: syncSchedule
     SYNC_INCLUDE_GUESTS: syncIncludeGuests ? 'true' : 'false'
