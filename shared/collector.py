@@ -28,10 +28,10 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from shared import credentials, runs, settings, tenants
+from shared import credentials, runs, settings, snapshots, tenants
 from shared.checks.engine import summary_accumulators
 from shared.graph import GraphFailure, GraphSession, describe_error
 from shared.reports.catalog import REPORTS, ReportDef
@@ -220,21 +220,25 @@ _JSON: dict[str, tuple[str, Callable[[list[dict]], list[list]]]] = {
 }
 
 
-def _store_rows(tenant_id: str, report: ReportDef, rows: list[list], concealed: bool) -> Any:
+def store_rows(
+    tenant_id: str, report: ReportDef, rows: Iterable[list], *, refresh_date: str = "", concealed: bool = False
+) -> Any:
+    """Store a dataset's rows with the per-mode summaries unfiltered checks read (computed while streaming).
+    JSON datasets have no report date: the pointer's CollectedAt says when they were read."""
     columns = list(report.columns)
-    refresh = ""  # JSON datasets have no report date; the pointer's CollectedAt says when they were read
-    writer = SnapshotWriter(tenant_id, report.key, columns)
-    accumulators = summary_accumulators(report.key, columns, refresh)
-    try:
+    accumulators = summary_accumulators(report.key, columns, refresh_date)
+
+    def fed() -> Iterator[list]:
         for row in rows:
-            writer.add(row)
             for acc in accumulators:
                 acc.add(row)
-        summaries = {acc.mode_key: acc.result() for acc in accumulators}
-        return writer.commit(refresh_date=refresh, summaries=summaries, concealed=concealed)
-    except BaseException:
-        writer.abort()
-        raise
+            yield row
+
+    return snapshots.write(
+        tenant_id, report.key, columns, fed(),
+        summaries=lambda: {acc.mode_key: acc.result() for acc in accumulators},
+        refresh_date=refresh_date, concealed=concealed,
+    )  # fmt: skip
 
 
 async def _collect_json(g: GraphSession, tenant_id: str, report: ReportDef, outcome: runs.ReportOutcome) -> None:
@@ -250,7 +254,7 @@ async def _collect_json(g: GraphSession, tenant_id: str, report: ReportDef, outc
         identity = list(report.columns).index(report.identity_column)
         concealed = any(isinstance(r[identity], str) and CONCEALED.match(r[identity]) for r in rows)
     outcome.concealed = concealed
-    pointer = await asyncio.to_thread(_store_rows, tenant_id, report, rows, concealed)
+    pointer = await asyncio.to_thread(store_rows, tenant_id, report, rows, concealed=concealed)
     outcome.rows, outcome.refresh_date, outcome.entities = pointer.rows, pointer.refresh_date, pointer.chunks
     outcome.status = "success"
 

@@ -217,32 +217,20 @@ class GraphSession:
     async def directory_users(self):  # noqa: ANN201 - an async iterator of pages (list[dict])
         """`GET /users?$select=...&$top=999`, following `@odata.nextLink`; yields one list of dicts per page, so
         a 100,000-user directory is never held whole (the caller stores it page by page)."""
-        url: str | None = f"{self.graph_endpoint}/v1.0/users?$select={','.join(self.USER_SELECT)}&$top=999"
-        seen: set[str] = set()
-        try:
-            while url:
-                page = await self._get_json(url)
-                yield [
-                    {
-                        "id": u.get("id") or "", "givenName": u.get("givenName"), "surname": u.get("surname"),
-                        "displayName": u.get("displayName"), "userPrincipalName": u.get("userPrincipalName") or "",
-                        "mail": u.get("mail"), "proxyAddresses": list(u.get("proxyAddresses") or []),
-                        "otherMails": list(u.get("otherMails") or []), "jobTitle": u.get("jobTitle"),
-                        "mobilePhone": u.get("mobilePhone"), "businessPhones": list(u.get("businessPhones") or []),
-                        "accountEnabled": u.get("accountEnabled"), "userType": u.get("userType"),
-                        "skuIds": [str(a["skuId"]) for a in u.get("assignedLicenses") or [] if a.get("skuId")],
-                    }
-                    for u in page.get("value") or []
-                ]  # fmt: skip
-                url = page.get("@odata.nextLink")
-                if url in seen:
-                    raise GraphFailure(f"users: Graph returned the same @odata.nextLink twice ({url})")
-                if url:
-                    seen.add(url)
-        except GraphFailure:
-            raise
-        except Exception as exc:
-            raise GraphFailure(f"users: {describe_error(exc)}") from None
+        path = f"v1.0/users?$select={','.join(self.USER_SELECT)}&$top=999"
+        async for users in self._pages("users", path):
+            yield [
+                {
+                    "id": u.get("id") or "", "givenName": u.get("givenName"), "surname": u.get("surname"),
+                    "displayName": u.get("displayName"), "userPrincipalName": u.get("userPrincipalName") or "",
+                    "mail": u.get("mail"), "proxyAddresses": list(u.get("proxyAddresses") or []),
+                    "otherMails": list(u.get("otherMails") or []), "jobTitle": u.get("jobTitle"),
+                    "mobilePhone": u.get("mobilePhone"), "businessPhones": list(u.get("businessPhones") or []),
+                    "accountEnabled": u.get("accountEnabled"), "userType": u.get("userType"),
+                    "skuIds": [str(a["skuId"]) for a in u.get("assignedLicenses") or [] if a.get("skuId")],
+                }
+                for u in users
+            ]  # fmt: skip
 
     async def directory_skus(self) -> list[dict]:
         """`GET /subscribedSkus` (all pages): sku id, part number, status, prepaid enabled and consumed units."""
@@ -280,18 +268,17 @@ class GraphSession:
             raise GraphFailure(f"{url}: Graph answered JSON that is not an object")
         return doc
 
-    async def _all_pages(self, what: str, path: str) -> list[dict]:
-        """Every item of a collection. A page is followed with its `@odata.nextLink` verbatim (its own query
-        string: `$expand`, `$skiptoken`...), never re-applying the first request's parameters (Centreon's infinite
-        loop). A nextLink seen twice is a failure, not a loop; any failed page fails the whole collection, so a
-        caller never stores part of it."""
-        items: list[dict] = []
+    async def _pages(self, what: str, path: str):  # noqa: ANN202 - an async iterator of item lists
+        """The items of a collection, page by page. A page is followed with its `@odata.nextLink` verbatim (its
+        own query string: `$expand`, `$skiptoken`...), never re-applying the first request's parameters
+        (Centreon's infinite loop). A nextLink seen twice is a failure, not a loop; any failed page fails the
+        whole collection, so a caller never stores part of it."""
         seen: set[str] = set()
         url: str | None = f"{self.graph_endpoint}/{path}"
         try:
             while url:
                 page = await self._get_json(url)
-                items.extend(page.get("value") or [])
+                yield page.get("value") or []
                 url = page.get("@odata.nextLink")
                 if url in seen:
                     raise GraphFailure(
@@ -303,7 +290,9 @@ class GraphSession:
             raise
         except Exception as exc:
             raise GraphFailure(f"{what}: {describe_error(exc)}") from None
-        return items
+
+    async def _all_pages(self, what: str, path: str) -> list[dict]:
+        return [item async for items in self._pages(what, path) for item in items]
 
     async def service_health(self) -> list[dict]:
         return await self._all_pages("healthOverviews", "v1.0/admin/serviceAnnouncement/healthOverviews?$expand=issues")

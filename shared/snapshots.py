@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import secrets
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from azure.core import MatchConditions
@@ -150,6 +150,32 @@ class SnapshotWriter:
     def abort(self) -> None:
         self._buffer, self._pending = [], []
         _delete_partition(self.partition)
+
+
+def write(
+    tenant_id: str,
+    dataset: str,
+    columns: list[str],
+    rows: Iterable[Sequence],
+    *,
+    summaries: dict[str, dict] | Callable[[], dict[str, dict]] | None = None,
+    refresh_date: str = "",
+    concealed: bool = False,
+) -> Pointer:
+    """Store `rows` as the new snapshot of a dataset: visible only if every row was written, else discarded.
+
+    `summaries` may be a callable, evaluated once the rows are consumed (accumulators fed while streaming).
+    Returns the current pointer: ours, or a newer collection's if one committed first.
+    """
+    writer = SnapshotWriter(tenant_id, dataset, columns)
+    try:
+        for row in rows:
+            writer.add(row)
+        computed = summaries() if callable(summaries) else summaries or {}
+        return writer.commit(refresh_date=refresh_date, summaries=computed, concealed=concealed)
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def _delete_partition(partition: str) -> None:

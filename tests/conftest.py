@@ -9,8 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from devtools.azurite import Azurite
-from shared import snapshots, storage
-from shared.checks.engine import summary_accumulators
+from shared import storage
 from shared.reports.catalog import ReportDef
 
 
@@ -43,15 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def store_snapshot(tenant_id: str, report: ReportDef, rows: list[list], refresh_date: str) -> None:
     """Store rows as a collection would (snapshot + per-mode summaries), without going through Graph."""
-    columns = list(report.columns)
-    writer = snapshots.SnapshotWriter(tenant_id, report.key, columns)
-    accumulators = summary_accumulators(report.key, columns, refresh_date)
-    for row in rows:
-        writer.add(row)
-        for acc in accumulators:
-            acc.add(row)
-    summaries = {acc.mode_key: acc.result() for acc in accumulators}
-    writer.commit(refresh_date=refresh_date, summaries=summaries, concealed=False)
+    from shared.collector import store_rows
+
+    store_rows(tenant_id, report, rows, refresh_date=refresh_date)
 
 
 def use_simulator(monkeypatch: pytest.MonkeyPatch, sim: object, client_id: str, secret: str) -> None:

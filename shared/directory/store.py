@@ -13,13 +13,6 @@ DATASET = "directory_users"
 
 
 def save(info: DirectoryInfo, users: Iterable[DirectoryUser]) -> DirectoryInfo:
-    writer = snapshots.SnapshotWriter(info.tenant_id, DATASET, list(COLUMNS))
-    try:
-        for u in users:
-            writer.add(u.to_row())
-    except BaseException:
-        writer.abort()
-        raise
     summary = {
         "display_name": info.display_name,
         "default_domain": info.default_domain,
@@ -27,7 +20,9 @@ def save(info: DirectoryInfo, users: Iterable[DirectoryUser]) -> DirectoryInfo:
         "domains": info.domains,
         "skus": info.skus,
     }
-    pointer = writer.commit(refresh_date="", summaries={"directory": summary}, concealed=False)
+    pointer = snapshots.write(
+        info.tenant_id, DATASET, list(COLUMNS), (u.to_row() for u in users), summaries={"directory": summary}
+    )
     return _info(pointer)  # ours, or a newer sync's if one committed first
 
 

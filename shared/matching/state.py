@@ -123,14 +123,7 @@ def clear_decision(tenant_id: str, etag: str, *, ignored: bool) -> bool:
 
 # -- per-user results of the last run ---------------------------------------------------------------------
 def save_results(tenant_id: str, rows: Iterable[list], summary: dict) -> None:
-    writer = snapshots.SnapshotWriter(tenant_id, RESULTS, RESULT_COLUMNS)
-    try:
-        for row in rows:
-            writer.add(row)
-    except BaseException:
-        writer.abort()
-        raise
-    writer.commit(refresh_date="", summaries={"run": summary}, concealed=False)
+    snapshots.write(tenant_id, RESULTS, RESULT_COLUMNS, rows, summaries={"run": summary})
 
 
 def load_results(tenant_id: str) -> Iterator[dict]:
