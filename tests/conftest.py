@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,41 @@ def use_simulator(monkeypatch: pytest.MonkeyPatch, sim: object, client_id: str, 
     monkeypatch.setenv("O365_CA_BUNDLE", str(sim.ca_path))
     monkeypatch.setenv("O365_CLIENT_ID", client_id)
     monkeypatch.setenv("O365_CLIENT_SECRET", secret)
+
+
+# The reference's observed Centreon data and output (email-activity: 3 users over D7, 2 active on 2024-01-15).
+CENTREON_ROWS = [
+    ["alice@contoso.com", "2024-01-15", 4, 3, 10, 7],
+    ["bob@contoso.com", "2024-01-15", 9, 9, 9, 7],
+    ["carol@contoso.com", "2024-01-10", 1, 1, 1, 7],
+    ["alice@contoso.com", "2024-01-15", 6, 20, 10, 1],
+    ["bob@contoso.com", "2024-01-15", 4, 3, 5, 1],
+]
+CENTREON_OUTPUT = (
+    "OK: Active users on 2024-01-15 : 2/3 (66.67%) - Total (active users) Send Count: 10, Receive Count: 23, "
+    "Read Count: 15 | 'perfdate'=1705320000;;;; 'active_users'=2users;;;0;3 'total_send_count'=10;;;0; "
+    "'total_receive_count'=23;;;0; 'total_read_count'=15;;;0;\n"
+)
+FUNCTION_KEY, MASTER_KEY = "fk-test-0123456789abcdef", "mk-test-0123456789abcdef"
+
+
+@pytest.fixture
+def served_app(storage_env, tenant_id: str) -> Iterator[tuple[str, str]]:
+    """The real function app served by the local runner over Azurite, with the observed data stored for a
+    tenant (domain `<first 8 chars of its id>.contoso.com`); yields (base URL, tenant id)."""
+    import function_app
+    from devtools.azurite import free_port
+    from devtools.runner import LocalRunner
+    from shared import tenants
+    from shared.reports.catalog import EMAIL_ACTIVITY
+
+    tenants.add(tenants.Tenant(tenant_id, "Contoso", [f"{tenant_id[:8]}.contoso.com"]))
+    store_snapshot(tenant_id, EMAIL_ACTIVITY, CENTREON_ROWS, "2024-01-15")
+    port = free_port()
+    host_json = Path(function_app.__file__).with_name("host.json")
+    runner = LocalRunner(function_app.app, host_json, port=port, function_key=FUNCTION_KEY, master_key=MASTER_KEY)
+    runner.start()
+    try:
+        yield f"http://127.0.0.1:{port}", tenant_id
+    finally:
+        runner.stop()

@@ -21,44 +21,19 @@ from pathlib import Path
 
 import pytest
 
-import function_app
 from devtools.azurite import free_port
-from devtools.runner import LocalRunner
 from devtools.simulator.certs import CA_FILE, server_ssl_context
-from shared import tenants
-from shared.reports.catalog import EMAIL_ACTIVITY
-from tests.conftest import store_snapshot
+from tests.conftest import CENTREON_OUTPUT, FUNCTION_KEY
 
 PLUGIN = Path(__file__).resolve().parent.parent / "pollers" / "check_o365"
-FUNCTION_KEY, MASTER_KEY = "fk-poller-0123456789abcdef", "mk-poller-0123456789abcdef"
 SECRET = "Centreon-Client-Secret-7f3a9c"
 CENTREON_PLUGIN = "cloud::microsoft::office365::exchange::plugin"
-ROWS = [  # the same data as test_http_checks: 3 users over D7, 2 active on 2024-01-15
-    ["alice@contoso.com", "2024-01-15", 4, 3, 10, 7],
-    ["bob@contoso.com", "2024-01-15", 9, 9, 9, 7],
-    ["carol@contoso.com", "2024-01-10", 1, 1, 1, 7],
-    ["alice@contoso.com", "2024-01-15", 6, 20, 10, 1],
-    ["bob@contoso.com", "2024-01-15", 4, 3, 5, 1],
-]
-OBSERVED = (
-    b"OK: Active users on 2024-01-15 : 2/3 (66.67%) - Total (active users) Send Count: 10, Receive Count: 23, "
-    b"Read Count: 15 | 'perfdate'=1705320000;;;; 'active_users'=2users;;;0;3 'total_send_count'=10;;;0; "
-    b"'total_receive_count'=23;;;0; 'total_read_count'=15;;;0;\n"
-)
+OBSERVED = CENTREON_OUTPUT.encode()
 
 
 @pytest.fixture
-def server(storage_env, tenant_id: str) -> Iterator[tuple[str, str]]:
-    tenants.add(tenants.Tenant(tenant_id, "Contoso", [f"{tenant_id[:8]}.contoso.com"]))
-    store_snapshot(tenant_id, EMAIL_ACTIVITY, ROWS, "2024-01-15")
-    port = free_port()
-    host_json = Path(function_app.__file__).with_name("host.json")
-    runner = LocalRunner(function_app.app, host_json, port=port, function_key=FUNCTION_KEY, master_key=MASTER_KEY)
-    runner.start()
-    try:
-        yield f"http://127.0.0.1:{port}", tenant_id
-    finally:
-        runner.stop()
+def server(served_app: tuple[str, str]) -> tuple[str, str]:
+    return served_app
 
 
 def run_plugin(*args: str, key: str | None = FUNCTION_KEY, env: dict[str, str] | None = None):
