@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shared.checks.output import MASK
 from shared.checks.result import EXIT_CODES, CheckResult, Perfdata
 from shared.tenants import Tenant
 
 # Centreon's severity order (its internal bitmask): CRITICAL 7 > UNKNOWN 3 > WARNING 1 > OK 0.
-SEVERITY = {"OK": 0, "WARNING": 1, "UNKNOWN": 3, "CRITICAL": 7}
+SEVERITY = MASK
 ORDER = ("CRITICAL", "WARNING", "UNKNOWN")
 
 
