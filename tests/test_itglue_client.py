@@ -171,6 +171,8 @@ def test_5xx_are_retried_with_backoff_for_reads_and_patches(sim, fake):
         assert [o.id for o in client.list_organizations()] == [str(org)]
         assert client.patch_organization(organization_id=org, attributes={"alert": "x"}).get("alert") == "x"
     assert fake.sleeps == [0.75, 1.5, 0.75]  # 1 s, 2 s, ... times jitter (0.5 + 0.5 / 2)
+    stats = client.stats.snapshot()
+    assert (stats["retry_wait_seconds"], stats["throttle_wait_seconds"], stats["retries"]) == (3.0, 0.0, 3)
     assert sim.request_counts() == {"GET /organizations": 3, "PATCH /organizations/:id": 2}
 
 
@@ -310,3 +312,14 @@ def test_the_key_never_appears_in_errors_reprs_or_logs(sim, fake, caplog):
     assert any("RemoteProtocolError" in t for t in texts) and "IT Glue GET /contacts -> 429" in caplog.text
     for text in [*texts, caplog.text]:
         assert key not in text and "not-the-right-key" not in text
+
+
+def test_5xx_that_outlasts_the_retries_is_the_servers_error(sim, fake):
+    sim.add_fault(ItGlueFault("error", method="GET", status=502, times=None))
+    with make_client(sim, fake, max_attempts=3) as client, pytest.raises(ItGlueError) as err:
+        client.list_organizations()
+    assert not isinstance(err.value, ItGlueRateLimited)
+    assert (err.value.status, err.value.title) == (502, "Bad Gateway") and len(fake.sleeps) == 2
+    with make_client(sim, fake, deadline=1.0) as client, pytest.raises(ItGlueError) as err:
+        client.list_organizations()
+    assert err.value.status == 502 and fake.sleeps[2:] == [0.75]  # the next backoff (1.5 s) would pass the deadline

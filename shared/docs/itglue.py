@@ -107,6 +107,7 @@ class ClientStats:
     throttled: int = 0
     throttle_wait_seconds: float = 0.0
     budget_wait_seconds: float = 0.0
+    retry_wait_seconds: float = 0.0  # backoff after 5xx answers and lost connections
     retries: int = 0
 
     def snapshot(self) -> dict[str, Any]:
@@ -116,6 +117,7 @@ class ClientStats:
             "throttled": self.throttled,
             "throttle_wait_seconds": round(self.throttle_wait_seconds, 3),
             "budget_wait_seconds": round(self.budget_wait_seconds, 3),
+            "retry_wait_seconds": round(self.retry_wait_seconds, 3),
             "retries": self.retries,
         }
 
@@ -287,20 +289,17 @@ class ItGlueClient:
         self.close()
 
     # ----------------------------------------------------------------- transport
-    def _wait(self, seconds: float, until: float, kind: str, method: str, endpoint: str) -> None:
+    def _wait(self, seconds: float, until: float, kind: str, failure: ItGlueError) -> None:
+        """Sleep `seconds` (counted by `kind`), or raise `failure` if that would pass the call's deadline."""
         if self._clock() + seconds > until:
-            raise ItGlueRateLimited(
-                429,
-                "Too Many Requests",
-                f"still throttled at the deadline (next wait {seconds:.0f} s)",
-                method=method,
-                endpoint=endpoint,
-            )
+            raise failure
         with self._stats_lock:
             if kind == "budget":
                 self.stats.budget_wait_seconds += seconds
-            else:
+            elif kind == "throttle":
                 self.stats.throttle_wait_seconds += seconds
+            else:
+                self.stats.retry_wait_seconds += seconds
         self._sleep(seconds)
 
     def _backoff(self, attempt: int) -> float:
@@ -318,14 +317,17 @@ class ItGlueClient:
         while True:
             attempt += 1
             while (wait := self.budget.try_take()) > 0:
-                self._wait(wait, until, "budget", method, endpoint)
+                budget_empty = ItGlueRateLimited(
+                    429, "Too Many Requests", "the client-side rate budget is empty", method=method, endpoint=endpoint
+                )
+                self._wait(wait, until, "budget", budget_empty)
             with self._stats_lock:
                 self.stats.requests += 1
                 self.stats.by_endpoint[f"{method} {endpoint}"] += 1
             try:
                 response = self._http.request(method, path, params=params, json=json, headers=headers)
             except httpx.TransportError as exc:
-                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
                 logger.warning("IT Glue %s %s: %s", method, endpoint, type(exc).__name__)
                 if write and sent:
                     raise ItGlueOutcomeUnknown(
@@ -335,10 +337,11 @@ class ItGlueClient:
                         method=method,
                         endpoint=endpoint,
                     ) from None
+                failure = ItGlueError(0, "No answer", type(exc).__name__, method=method, endpoint=endpoint)
                 if attempt >= self.max_attempts:
-                    raise ItGlueError(0, "No answer", type(exc).__name__, method=method, endpoint=endpoint) from None
+                    raise failure from None
                 self._count_retry()
-                self._wait(self._backoff(attempt), until, "error", method, endpoint)
+                self._wait(self._backoff(attempt), until, "error", failure)
                 continue
             status = response.status_code
             logger.debug("IT Glue %s %s -> %d", method, endpoint, status)
@@ -359,23 +362,25 @@ class ItGlueClient:
                 if status == 422:
                     logger.info("IT Glue %s %s -> 422 %s (%s)", method, endpoint, title, pointer)
                 raise ItGlueError(status, title, detail, pointer, method=method, endpoint=endpoint, errors=errors)
-            if attempt >= self.max_attempts:
-                cls = ItGlueRateLimited if status == 429 else ItGlueError
-                raise cls(status, title, detail, pointer, method=method, endpoint=endpoint, errors=errors)
-            self._count_retry()
+            cls = ItGlueRateLimited if status == 429 else ItGlueError
+            failure = cls(status, title, detail, pointer, method=method, endpoint=endpoint, errors=errors)
             if status == 429:
                 with self._stats_lock:
                     self.stats.throttled += 1
                 self.budget.drain()
+            if attempt >= self.max_attempts:
+                raise failure
+            self._count_retry()
+            if status == 429:
                 wait = _parse_retry_after(response.headers.get("Retry-After"))
                 if wait is None:
                     # No Retry-After: the account's window may be anywhere; go to our window's edge, spread out.
                     wait = self.budget.seconds_to_window_edge() + self._jitter() * min(30.0, self.budget.window / 10)
                 logger.warning("IT Glue %s %s -> 429, waiting %.1f s", method, endpoint, wait)
-                self._wait(wait, until, "throttle", method, endpoint)
+                self._wait(wait, until, "throttle", failure)
             else:
                 logger.warning("IT Glue %s %s -> %d, retrying", method, endpoint, status)
-                self._wait(self._backoff(attempt), until, "error", method, endpoint)
+                self._wait(self._backoff(attempt), until, "error", failure)
 
     def _count_retry(self) -> None:
         with self._stats_lock:
