@@ -480,3 +480,25 @@ def test_run_standalone_prints_url_and_key(tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_hostile_bodies_answer_4xx_not_500(sim, http):
+    org = sim.seed_organization("Contoso")
+    cases = [
+        ("PATCH", "/organizations", {"data": [{"type": "organizations", "attributes": {"id": "abc", "name": "x"}}]}),
+        ("PATCH", "/contacts", {"data": [{"type": "contacts", "attributes": {"id": None}}]}),
+        ("POST", "/contacts", {"data": {"type": "contacts", "attributes": {"organization_id": "x; DROP"}}}),
+        ("POST", "/contacts", {"data": [1, 2]}),
+        ("POST", f"/organizations/{org}/relationships/contacts", {"data": {"type": "contacts"}}),
+        ("POST", "/flexible_assets", {"data": {"type": "flexible_assets", "attributes": {"traits": "x"}}}),
+        ("POST", "/organizations", {"data": {"type": "contacts", "attributes": {"name": "x"}}}),
+        ("GET", "/contacts?page[size]=ten", None),
+        ("GET", "/nowhere", None),
+    ]
+    for method, path, body in cases:
+        r = http.request(method, path, json=body, headers={"Content-Type": JSONAPI} if body is not None else {})
+        assert 400 <= r.status_code < 500, (method, path, r.status_code)
+        assert r.json()["errors"][0]["status"] == r.status_code
+    not_json = http.post("/organizations", content=b"{oops", headers={"Content-Type": JSONAPI})
+    assert not_json.status_code == 400
+    assert [o["name"] for o in sim.organizations()] == ["Contoso"] and sim.contacts() == []

@@ -780,7 +780,7 @@ class ItGlueSimulator:
         return {kebab(k): org.get(k) for k in ORG_ATTRS}
 
     def _org(self, acct: Account, org_id: int | str) -> dict:
-        org = acct.organizations.get(int(org_id))
+        org = acct.organizations.get(_as_id(org_id))
         if org is None:
             raise ApiError(404, "Record not found", f"organization {org_id} does not exist")
         return org
@@ -850,7 +850,7 @@ class ItGlueSimulator:
             except ApiError as exc:
                 errors.extend(exc.errors)
         if errors:
-            raise ApiError(422, "Unprocessable Entity", errors=errors)
+            raise _bulk_error(errors)
         for org, attrs, pointer in changes:
             self._update_org(acct, org, attrs, pointer)
         return 200, {"data": [self._org_doc(org) for org, _, _ in changes]}
@@ -881,7 +881,7 @@ class ItGlueSimulator:
         return c.get(name)
 
     def _contact(self, acct: Account, contact_id: int | str) -> dict:
-        c = acct.contacts.get(int(contact_id))
+        c = acct.contacts.get(_as_id(contact_id))
         if c is None:
             raise ApiError(404, "Record not found", f"contact {contact_id} does not exist")
         return c
@@ -1005,7 +1005,7 @@ class ItGlueSimulator:
             except ApiError as exc:
                 errors.extend(exc.errors)
         if errors:  # nothing is created when one item is invalid
-            raise ApiError(422, "Unprocessable Entity", errors=errors)
+            raise _bulk_error(errors)
         created = [self._new_contact(acct, attrs, "/data/attributes") for attrs in checked]
         return 200, {"data": [self._contact_doc(acct, c) for c in created]}
 
@@ -1030,7 +1030,7 @@ class ItGlueSimulator:
             except ApiError as exc:
                 errors.extend(exc.errors)
         if errors:
-            raise ApiError(422, "Unprocessable Entity", errors=errors)
+            raise _bulk_error(errors)
         for contact, attrs in changes:
             contact.update(attrs, updated_at=_now())
         return 200, {"data": [self._contact_doc(acct, c) for c, _ in changes]}
@@ -1103,7 +1103,7 @@ class ItGlueSimulator:
         }
 
     def _type(self, acct: Account, type_id: int | str) -> dict:
-        ftype = acct.asset_types.get(int(type_id))
+        ftype = acct.asset_types.get(_as_id(type_id))
         if ftype is None:
             raise ApiError(404, "Record not found", f"flexible asset type {type_id} does not exist")
         return ftype
@@ -1211,7 +1211,7 @@ class ItGlueSimulator:
         return {"id": str(a["id"]), "type": "flexible-assets", "attributes": self._asset_attrs(acct, a)}
 
     def _asset(self, acct: Account, asset_id: int | str) -> dict:
-        a = acct.assets.get(int(asset_id))
+        a = acct.assets.get(_as_id(asset_id))
         if a is None:
             raise ApiError(404, "Record not found", f"flexible asset {asset_id} does not exist")
         return a
@@ -1249,6 +1249,21 @@ class ItGlueSimulator:
 
 
 _REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+def _bulk_error(errors: list[dict]) -> ApiError:
+    """One answer for every failed item: their common status, else 422."""
+    statuses = {e["status"] for e in errors}
+    status = statuses.pop() if len(statuses) == 1 else 422
+    return ApiError(status, "Unprocessable Entity", errors=errors)
+
+
+def _as_id(value: Any) -> int | None:
+    """An id from a path or from attributes; anything that is not a whole number matches no record."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _int_param(params: Mapping[str, str], name: str, default: int) -> int:
