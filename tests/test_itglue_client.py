@@ -323,3 +323,14 @@ def test_5xx_that_outlasts_the_retries_is_the_servers_error(sim, fake):
     with make_client(sim, fake, deadline=1.0) as client, pytest.raises(ItGlueError) as err:
         client.list_organizations()
     assert err.value.status == 502 and fake.sleeps[2:] == [0.75]  # the next backoff (1.5 s) would pass the deadline
+
+
+def test_a_429_holds_off_every_client_sharing_the_accounts_budget(sim, fake):
+    budget = RateBudget(clock=fake.clock)
+    sim.add_fault(ItGlueFault("throttle", times=1, retry_after=30))
+    with make_client(sim, fake, budget=budget, max_attempts=1) as a, make_client(sim, fake, budget=budget) as b:
+        with pytest.raises(ItGlueRateLimited):
+            a.list_organizations()
+        b.list_organizations()  # waits out the pause without sending
+    assert fake.sleeps == [30.0] and b.stats.budget_wait_seconds == 30.0 and b.stats.requests == 1
+    assert sim.request_counts() == {"GET /organizations": 2}

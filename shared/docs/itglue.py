@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import random
 import re
 import threading
@@ -137,6 +138,7 @@ class RateBudget:
         self._tokens = float(limit)
         self._stamp = clock()
         self._origin = self._stamp
+        self._paused_until = -math.inf
 
     def _refill(self, now: float) -> None:
         self._tokens = min(float(self.limit), self._tokens + (now - self._stamp) * self.limit / self.window)
@@ -146,17 +148,22 @@ class RateBudget:
         """Take a token: 0.0 when granted, else the seconds until one is available (nothing taken)."""
         with self._lock:
             now = self._clock()
+            if now < self._paused_until:
+                return self._paused_until - now
             self._refill(now)
             if self._tokens >= 1:
                 self._tokens -= 1
                 return 0.0
             return (1 - self._tokens) * self.window / self.limit
 
-    def drain(self) -> None:
-        """IT Glue said 429: the account is over its limit whatever this bucket thought, so stop every caller."""
+    def pause(self, seconds: float) -> None:
+        """IT Glue said 429: the account is over its limit whatever this bucket thought, so every caller sharing
+        the bucket holds off for `seconds` (and starts again from an empty bucket)."""
         with self._lock:
-            self._refill(self._clock())
+            now = self._clock()
+            self._refill(now)
             self._tokens = min(self._tokens, 0.0)
+            self._paused_until = max(self._paused_until, now + seconds)
 
     def seconds_to_window_edge(self) -> float:
         """Seconds to the end of the current `window` (counted from this bucket's creation)."""
@@ -367,15 +374,15 @@ class ItGlueClient:
             if status == 429:
                 with self._stats_lock:
                     self.stats.throttled += 1
-                self.budget.drain()
-            if attempt >= self.max_attempts:
-                raise failure
-            self._count_retry()
-            if status == 429:
                 wait = _parse_retry_after(response.headers.get("Retry-After"))
                 if wait is None:
                     # No Retry-After: the account's window may be anywhere; go to our window's edge, spread out.
                     wait = self.budget.seconds_to_window_edge() + self._jitter() * min(30.0, self.budget.window / 10)
+                self.budget.pause(wait)
+            if attempt >= self.max_attempts:
+                raise failure
+            self._count_retry()
+            if status == 429:
                 logger.warning("IT Glue %s %s -> 429, waiting %.1f s", method, endpoint, wait)
                 self._wait(wait, until, "throttle", failure)
             else:
