@@ -40,6 +40,8 @@ SETTINGS: dict[str, str] = {
     "MATCH_SUGGESTION_CUTOFF": "Minimum rapidfuzz WRatio score (0-100) of an organization suggestion (default 80)",
     "MATCH_LOCK_SECONDS": "Expiry of the per-tenant matching lock, renewed while a run progresses (default 300)",
     "MATCH_LOCK_WAIT": "Seconds a match waits for another run of the same tenant before retrying later (default 60)",
+    "ITGLUE_API_URL": "IT Glue API base URL of the account's region (default https://api.itglue.com; or EU, AU)",
+    "ITGLUE_API_KEY": "IT Glue API key, sent only as the x-api-key header (a Key Vault reference in Azure)",
 }
 
 

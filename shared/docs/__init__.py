@@ -1,0 +1,1 @@
+"""External documentation systems (IT Glue): clients that speak their APIs."""
