@@ -311,3 +311,15 @@ def test_cli_says_which_settings_file_it_read(storage_env, tmp_path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert quiet.stderr == "" and quiet.stdout.startswith("UNKNOWN: Need to specify --tenant option.")
+
+
+def test_tenants_stored_before_the_name_index_are_found_by_their_domain(storage_env, tenant_id) -> None:
+    domain = f"{tenant_id[:8]}.legacy.example"
+    # An entity as older versions wrote it, with no index row and no index marker.
+    storage = tenants.storage
+    storage.table(tenants.TABLE).upsert_entity(
+        {"PartitionKey": "tenant", "RowKey": tenant_id, "DisplayName": "Legacy", "Domains": domain, "Enabled": True}
+    )
+    storage.table(tenants.NAMES_TABLE).delete_entity(*tenants._INDEX_MARKER)
+    tenants._index_ready.clear()
+    assert tenants.resolve(domain.upper()).tenant_id == tenant_id
