@@ -58,7 +58,7 @@ def test_a_rerun_says_a_previous_run_has_not_finished(crashed) -> None:
     until = held["Expires"][11:19]
     assert str(info.value) == (
         f"tenant {tenant_id}: a previous run holding the lock until {until} UTC has not finished (crashed or still "
-        f"running; owner {held['Owner']} since {held['Taken'][11:19]}, waited 0 s)"
+        f"running; owner {held['Owner']} since {held['Taken'][11:19]}, waited 0.3 s)"
     )
     failed, started = state.recent_logs(tenant_id, 5)
     assert started["status"] == "started"

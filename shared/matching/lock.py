@@ -94,7 +94,7 @@ class TenantLock:
         since = f" since {dt.datetime.fromisoformat(taken).astimezone(dt.UTC):%H:%M:%S}" if taken else ""
         return (
             f"tenant {self.tenant_id}: a previous run holding the lock until {until:%H:%M:%S} UTC has not finished "
-            f"(crashed or still running; owner {holder.get('Owner', '?')}{since}, waited {self.wait:.0f} s)"
+            f"(crashed or still running; owner {holder.get('Owner', '?')}{since}, waited {self.wait:g} s)"
         )
 
     def renew(self) -> None:
