@@ -7,7 +7,9 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import sys
+from pathlib import Path
 
 from shared import settings, sync_cli
 
@@ -62,7 +64,7 @@ def cmd_tenants(args: argparse.Namespace) -> int:
     from shared import tenants
 
     if args.action == "add":
-        tenants.add(
+        t = tenants.add(
             tenants.Tenant(
                 tenant_id=args.tenant_id,
                 display_name=args.name or "",
@@ -70,28 +72,33 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                 credential_prefix=args.credential_prefix or "",
             )
         )
-        print(f"tenant {args.tenant_id.lower()} added")
+        print(f"tenant {t.tenant_id} added" + (f" ({', '.join(t.domains)})" if t.domains else ""))
     elif args.action in ("disable", "enable"):
-        tenants.set_enabled(args.tenant_id, args.action == "enable")
-        print(f"tenant {args.tenant_id.lower()} {args.action}d")
+        t = tenants.set_enabled(args.tenant_id, args.action == "enable")
+        print(f"tenant {t.tenant_id} {args.action}d")
     else:
         for t in tenants.list_all():
             state = "enabled" if t.enabled else "disabled"
-            print(f"{t.tenant_id}  {state:8}  {t.display_name}  {','.join(t.domains)}")
+            source = f"  ({tenants.SHORTCUT})" if t.source == tenants.SHORTCUT else ""
+            domains = ", ".join(t.all_domains) or "-"
+            print(f"{t.tenant_id}  {state:8}  {t.name or '-'}  {domains}{source}")
     return 0
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from shared.collector import collect_all
+    from shared.collector import SCHEDULES, collect_all
 
-    results = asyncio.run(collect_all(args.tenant, schedule="health" if args.health else "reports"))
-    for r in results:
-        print(
-            f"{r.tenant_id}: {r.status}, {r.rows} rows, {r.requests} Graph requests"
-            + (f", throttled {r.throttled}x" if r.throttled else "")
-            + (f" - {r.error}" if r.error else "")
-        )
-    return 0 if all(r.status == "success" for r in results) else 1
+    schedules = ["health"] if args.health else [args.only] if args.only else list(SCHEDULES)
+    ok = True
+    for schedule in schedules:
+        for r in asyncio.run(collect_all(args.tenant, schedule=schedule)):
+            print(
+                f"{r.tenant_id} ({schedule}): {r.status}, {r.rows} rows, {r.requests} Graph requests"
+                + (f", throttled {r.throttled}x" if r.throttled else "")
+                + (f" - {r.error}" if r.error else "")
+            )
+            ok = ok and r.status == "success"
+    return 0 if ok else 1
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -104,6 +111,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
             + (f"  {r['Error']}" if r.get("Error") else "")
         )
     return 0
+
+
+def _settings_line(path: Path | None) -> str:
+    if path is not None:
+        return f"o365mon: settings from {path.resolve()}"
+    looked = Path(os.environ.get("O365MON_LOCAL_SETTINGS", "local.settings.json"))
+    return f"o365mon: no local settings file ({looked.absolute()}): app settings from the environment"
 
 
 def _devtool(module: str, argv: list[str]) -> int:
@@ -121,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     # azure-identity logs each failed token request with the full response body at WARNING; the collector
     # already records the reason, once, as data.
     logging.getLogger("azure.identity").setLevel(logging.ERROR)
-    settings.load_local_settings()
+    settings_file = settings.load_local_settings()
     if argv and argv[0] == "check":
         return cmd_check(argv[1:])
     if argv and argv[0] == "simulate":
@@ -136,13 +150,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run the function app locally (source checkout)")
     t = sub.add_parser("tenants", help="manage monitored tenants")
     t.add_argument("action", choices=["add", "list", "disable", "enable"])
-    t.add_argument("tenant_id", nargs="?", default="")
+    t.add_argument("tenant_id", nargs="?", default="", help="add: a tenant id or domain; disable/enable: any name")
     t.add_argument("--name")
     t.add_argument("--domain", action="append")
     t.add_argument("--credential-prefix", help="use <PREFIX>_CLIENT_ID/_CLIENT_SECRET app settings")
-    c = sub.add_parser("collect", help="collect reports now (all enabled tenants, or one)")
-    c.add_argument("--tenant")
-    c.add_argument("--health", action="store_true", help="collect service health only (the HEALTH_SCHEDULE timer)")
+    c = sub.add_parser("collect", help="collect every dataset now, reports and service health (every tenant, or one)")
+    c.add_argument("--tenant", help="tenant id, domain or display name")
+    c.add_argument(
+        "--only",
+        choices=["reports", "health"],
+        help="reports: what the COLLECT_SCHEDULE timer collects; health: service health (the HEALTH_SCHEDULE timer)",
+    )
+    c.add_argument("--health", action="store_true", help=argparse.SUPPRESS)  # older spelling of --only health
     r = sub.add_parser("runs", help="recent collection runs of a tenant, newest first")
     r.add_argument("--tenant", required=True)
     r.add_argument("--limit", type=int, default=10)
@@ -150,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "tenants" and args.action != "list" and not args.tenant_id:
         parser.error("tenant id required")
+    # Not for `check`: a Nagios plugin prints only its result.
+    print(_settings_line(settings_file), file=sys.stderr)
     try:
         rc = sync_cli.handle(args)
         if rc is not None:
@@ -158,6 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except Exception as exc:
         print(f"error: {exc}", file=sys.stderr)
+        from shared.storage import StorageConfigError
+
+        if isinstance(exc, StorageConfigError) and settings_file is None:
+            print(
+                "o365mon: point O365MON_LOCAL_SETTINGS at a local.settings.json "
+                "(`make demo` writes .local/demo/local.settings.json) or set the storage settings",
+                file=sys.stderr,
+            )
         return 2
 
 

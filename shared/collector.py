@@ -255,6 +255,9 @@ async def _collect_json(g: GraphSession, tenant_id: str, report: ReportDef, outc
         concealed = any(isinstance(r[identity], str) and CONCEALED.match(r[identity]) for r in rows)
     outcome.concealed = concealed
     pointer = await asyncio.to_thread(store_rows, tenant_id, report, rows, concealed=concealed)
+    if report.key == "organization" and rows:  # checks then find the tenant by any of these names
+        org = rows[0]
+        await asyncio.to_thread(tenants.learn_names, tenant_id, org[1], [org[5], *json.loads(org[4])])
     outcome.rows, outcome.refresh_date, outcome.entities = pointer.rows, pointer.refresh_date, pointer.chunks
     outcome.status = "success"
 

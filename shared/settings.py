@@ -45,14 +45,16 @@ SETTINGS: dict[str, str] = {
 }
 
 
-def load_local_settings(path: Path | None = None) -> None:
-    """Copy local.settings.json `Values` into the environment, as Core Tools does; real env vars win."""
+def load_local_settings(path: Path | None = None) -> Path | None:
+    """Copy local.settings.json `Values` into the environment, as Core Tools does; real env vars win.
+    Returns the file read, or None when there is none."""
     path = path or Path(os.environ.get("O365MON_LOCAL_SETTINGS", "local.settings.json"))
     if not path.is_file():
-        return
+        return None
     values = json.loads(path.read_text(encoding="utf-8")).get("Values", {})
     for key, value in values.items():
         os.environ.setdefault(key, str(value))
+    return path
 
 
 def get(name: str, default: str = "") -> str:

@@ -98,7 +98,7 @@ def _sync(args: argparse.Namespace) -> int:
     from shared.matching import review
 
     if args.sync_action == "logs":
-        rows = review.logs(tenants.resolve(args.tenant).tenant_id, args.limit)
+        rows = review.logs(args.tenant, args.limit)
         if args.json:
             _print_json(rows)
         else:
@@ -112,7 +112,13 @@ def _sync(args: argparse.Namespace) -> int:
     from shared.directory.sync import sync_tenant
     from shared.matching.run import handle_message
 
-    selected = [tenants.resolve(args.tenant)] if args.tenant else [t for t in tenants.list_all() if t.enabled]
+    if args.tenant:
+        try:
+            selected = [tenants.resolve(args.tenant)]
+        except tenants.TenantError as exc:
+            raise review.ReviewError(str(exc), 404) from None
+    else:
+        selected = [t for t in tenants.list_all() if t.enabled]
     status = 0
     for t in selected:
         info = asyncio.run(sync_tenant(t.tenant_id, "cli", enqueue=False))
@@ -120,7 +126,12 @@ def _sync(args: argparse.Namespace) -> int:
             print(f"{t.tenant_id}: directory sync failed (see `o365mon sync logs --tenant {t.tenant_id}`)")
             status = 1
             continue
-        handle_message(json.dumps({"tenant_id": t.tenant_id, "trigger": "cli"}))
+        try:
+            handle_message(json.dumps({"tenant_id": t.tenant_id, "trigger": "cli"}), queued=False)
+        except Exception as exc:  # recorded in the sync log; the other tenants still run
+            print(f"{t.tenant_id}: matching failed: {exc}")
+            status = 1
+            continue
         print(f"{t.tenant_id}: {info.users} users; " + format_log(review.logs(t.tenant_id, 1)[0]))
     return status
 

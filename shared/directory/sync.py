@@ -26,6 +26,9 @@ async def fetch(tenant: tenants.Tenant, graph_settings: GraphSettings | None = N
         async for page in g.directory_users():
             users.extend(DirectoryUser.from_graph(u) for u in page)
     info = DirectoryInfo.from_graph(tenant.tenant_id, org, skus)
+    if info.display_name or info.domains:  # the review and checks then find the tenant by these names too
+        names = [info.default_domain, *info.domains]
+        await asyncio.to_thread(tenants.learn_names, tenant.tenant_id, info.display_name, names)
     if not info.display_name:
         info.display_name = tenant.display_name
     return await asyncio.to_thread(store.save, info, users)

@@ -28,20 +28,43 @@ def _store(store: DocumentationStore | None) -> DocumentationStore:
     return store or TableDocumentationStore()
 
 
-def _match(tenant_id: str) -> state.TenantMatch:
-    m = state.get_match(tenant_id.lower())
+def tenant_id_of(name: str) -> str:
+    """The id of the monitored tenant a reviewer names by id, domain or display name (review entities are
+    keyed by tenant id). A tenant matched by an earlier sync but no longer registered is still found by
+    the name that sync stored."""
+    from shared import tenants
+
+    if not name or not name.strip():
+        raise ReviewError("name the tenant (its id, a domain or its display name)")
+    name = name.strip()
+    if tenants.is_guid(name):
+        return name.lower()
+    try:
+        return tenants.resolve(name).tenant_id
+    except tenants.TenantError as exc:
+        hits = [m.tenant_id for m in state.list_matches() if m.tenant_name.strip().lower() == name.lower()]
+        if len(hits) == 1:
+            return hits[0]
+        raise ReviewError(str(exc), 404) from None
+
+
+def _match(name: str) -> state.TenantMatch:
+    tenant_id = tenant_id_of(name)
+    m = state.get_match(tenant_id)
     if m is None:
-        raise ReviewError(f"tenant {tenant_id} has not been matched yet: start a sync first", 404)
+        shown = tenant_id if tenant_id == name.strip().lower() else f"{name} ({tenant_id})"
+        raise ReviewError(f"tenant {shown} has not been matched yet: start a sync first", 404)
     return m
 
 
 def list_items(status: str = "", tenant_id: str = "", store: DocumentationStore | None = None) -> list[dict]:
     if status and status not in orgs.STATUSES:
         raise ReviewError(f"status must be one of {', '.join(orgs.STATUSES)}")
+    wanted = tenant_id_of(tenant_id) if tenant_id else ""
     names = {o.id: o.name for o in _store(store).organizations()}
     items = []
     for m in sorted(state.list_matches(), key=lambda m: (m.tenant_name.lower(), m.tenant_id)):
-        if tenant_id and m.tenant_id != tenant_id.lower():
+        if wanted and m.tenant_id != wanted:
             continue
         if not status or m.status == status:
             item = {"kind": "organization", **m.to_json(), "organization_name": names.get(m.org_id, "")}
@@ -54,40 +77,37 @@ def list_items(status: str = "", tenant_id: str = "", store: DocumentationStore 
 
 
 def _decide(tenant_id: str, decision: dict) -> dict:
-    state.set_decision(tenant_id.lower(), decision)
-    messages.enqueue_match(tenant_id.lower(), "review")
-    return {"tenant_id": tenant_id.lower(), "decision": decision, "enqueued": messages.MATCH_QUEUE}
+    state.set_decision(tenant_id, decision)
+    messages.enqueue_match(tenant_id, "review")
+    return {"tenant_id": tenant_id, "decision": decision, "enqueued": messages.MATCH_QUEUE}
 
 
-def accept(tenant_id: str, index: int = 0) -> dict:
-    m = _match(tenant_id)
+def accept(tenant: str, index: int = 0) -> dict:
+    m = _match(tenant)
     if not m.suggestions:
-        raise ReviewError(f"tenant {tenant_id} has no suggestion to accept ({m.status})")
+        raise ReviewError(f"tenant {tenant} has no suggestion to accept ({m.status})")
     if not 0 <= index < len(m.suggestions):
         raise ReviewError(f"suggestion index must be 0..{len(m.suggestions) - 1}")
-    return _decide(tenant_id, {"action": "accept", "org_id": m.suggestions[index]["org_id"]})
+    return _decide(m.tenant_id, {"action": "accept", "org_id": m.suggestions[index]["org_id"]})
 
 
-def match_to(tenant_id: str, org_id: str, store: DocumentationStore | None = None) -> dict:
-    _match(tenant_id)
+def match_to(tenant: str, org_id: str, store: DocumentationStore | None = None) -> dict:
+    m = _match(tenant)
     if _store(store).organization(org_id) is None:
         raise ReviewError(f"unknown organization {org_id!r}", 404)
-    return _decide(tenant_id, {"action": "match", "org_id": org_id})
+    return _decide(m.tenant_id, {"action": "match", "org_id": org_id})
 
 
-def ignore(tenant_id: str) -> dict:
-    _match(tenant_id)
-    return _decide(tenant_id, {"action": "ignore"})
+def ignore(tenant: str) -> dict:
+    return _decide(_match(tenant).tenant_id, {"action": "ignore"})
 
 
-def unignore(tenant_id: str) -> dict:
-    _match(tenant_id)
-    return _decide(tenant_id, {"action": "unignore"})
+def unignore(tenant: str) -> dict:
+    return _decide(_match(tenant).tenant_id, {"action": "unignore"})
 
 
-def create_organization(tenant_id: str) -> dict:
-    _match(tenant_id)
-    return _decide(tenant_id, {"action": "create"})
+def create_organization(tenant: str) -> dict:
+    return _decide(_match(tenant).tenant_id, {"action": "create"})
 
 
 def manual_sync(tenant_id: str = "") -> dict:
@@ -96,7 +116,10 @@ def manual_sync(tenant_id: str = "") -> dict:
     from shared.directory.sync import enqueue_all
 
     if tenant_id:
-        t = tenants.resolve(tenant_id)
+        try:
+            t = tenants.resolve(tenant_id)
+        except tenants.TenantError as exc:
+            raise ReviewError(str(exc), 404) from None
         messages.enqueue_sync(t.tenant_id, "manual")
         return {"enqueued": [t.tenant_id], "queue": messages.SYNC_QUEUE}
     return {"enqueued": enqueue_all("manual"), "queue": messages.SYNC_QUEUE}
@@ -172,5 +195,5 @@ def compare(tenant_id: str, contact_id: str, store: DocumentationStore | None = 
     }
 
 
-def logs(tenant_id: str, limit: int = 20) -> list[dict]:
-    return state.recent_logs(tenant_id.lower(), limit)
+def logs(tenant: str, limit: int = 20) -> list[dict]:
+    return state.recent_logs(tenant_id_of(tenant), limit)

@@ -110,8 +110,11 @@ def match_tenant(
     record.status = "success"
 
 
-def handle_message(body: str | bytes, *, attempt: int = 1, store: DocumentationStore | None = None) -> state.SyncLog:
-    """The queue trigger's work. Raises on failure (so the host retries), after logging why in the sync log."""
+def handle_message(
+    body: str | bytes, *, attempt: int = 1, store: DocumentationStore | None = None, queued: bool = True
+) -> state.SyncLog:
+    """The queue trigger's work. Raises on failure (so the host retries), after logging why in the sync log.
+    `queued=False` (the CLI's inline run): nothing retries it, so the log does not promise a retry."""
     msg = messages.parse(body)
     tenant_id = msg["tenant_id"]
     record = state.SyncLog(
@@ -122,16 +125,21 @@ def handle_message(body: str | bytes, *, attempt: int = 1, store: DocumentationS
     )
     ttl = float(settings.get("MATCH_LOCK_SECONDS", "300") or 300)
     wait = float(settings.get("MATCH_LOCK_WAIT", "60") or 60)
+    record.status = "started"
+    state.save_log(record)  # a run killed before its end leaves this trace
     try:
         with TenantLock(tenant_id, ttl=ttl, wait=wait) as lock:
             match_tenant(tenant_id, record, store=store, lock=lock)
     except Exception as exc:
         record.status = "failed"
-        fate = f"attempt {attempt}/{messages.MAX_ATTEMPTS}, " + (
-            f"giving up: message moved to {messages.MATCH_QUEUE}-poison"
-            if attempt >= messages.MAX_ATTEMPTS
-            else "will be retried"
-        )
+        if not queued:
+            fate = "not retried: run it again"
+        else:
+            fate = f"attempt {attempt}/{messages.MAX_ATTEMPTS}, " + (
+                f"giving up: message moved to {messages.MATCH_QUEUE}-poison"
+                if attempt >= messages.MAX_ATTEMPTS
+                else "will be retried"
+            )
         record.error(f"{type(exc).__name__}: {exc} ({fate})")
         state.save_log(record)
         log.warning("match of tenant %s failed: %s (%s)", tenant_id, exc, fate)

@@ -143,7 +143,7 @@ class SyncLog:
     tenant_id: str
     started: str = field(default_factory=now_iso)
     ended: str = ""
-    status: str = "running"  # success | failed | skipped
+    status: str = "running"  # started (stored at the start: a run that crashed stays so) | success | failed
     trigger: str = ""
     attempt: int = 1
     organization_status: str = ""
@@ -152,6 +152,7 @@ class SyncLog:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # ambiguous users and other warnings (first 200)
+    row_key: str = ""  # set at the first save: later saves of the same run replace that record
 
     def error(self, text: str) -> None:
         self.errors.append(text)
@@ -167,11 +168,12 @@ def _clip(items: list[str]) -> str:
 
 
 def save_log(log: SyncLog) -> None:
+    log.row_key = log.row_key or f"{2**63 - time.time_ns():020d}"
     entity = {
         "PartitionKey": log.tenant_id,
-        "RowKey": f"{2**63 - time.time_ns():020d}",
+        "RowKey": log.row_key,
         "Started": log.started,
-        "Ended": log.ended or now_iso(),
+        "Ended": "" if log.status == "started" else (log.ended or now_iso()),
         "Status": log.status,
         "Trigger": log.trigger,
         "Attempt": log.attempt,
@@ -182,7 +184,7 @@ def save_log(log: SyncLog) -> None:
         "Notes": _clip(log.notes[:200]),
     }
     entity.update({k.capitalize(): int(v) for k, v in log.counts.items()})
-    storage.table(SYNC_LOGS).create_entity(entity)
+    storage.table(SYNC_LOGS).upsert_entity(entity, mode=UpdateMode.REPLACE)
 
 
 def recent_logs(tenant_id: str, limit: int = 20) -> list[dict]:
