@@ -106,6 +106,14 @@ class TableDocumentationStore:
     def save_organization(self, org: Organization) -> None:
         storage.table(self.orgs_table).upsert_entity(_org_entity(org), mode=UpdateMode.REPLACE)
 
+    def save_organizations(self, orgs: Iterable[Organization]) -> int:
+        """Upsert organizations in transactions of up to 100 (they share one partition)."""
+        entities = list({o.id: _org_entity(o) for o in orgs}.values())
+        table = storage.table(self.orgs_table)
+        for i in range(0, len(entities), BATCH):
+            table.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in entities[i : i + BATCH]])
+        return len(entities)
+
     def contacts(self, org_id: str) -> list[Contact]:
         entities = storage.table(self.contacts_table).query_entities(f"PartitionKey eq '{_escape(org_id)}'")
         return [_contact(e) for e in entities]
