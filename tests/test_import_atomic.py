@@ -147,3 +147,48 @@ def test_cli_import_of_a_bad_file_exits_1_and_writes_nothing(storage_env, tmp_pa
         == f"{path}: import refused, nothing written: 1 problem: row 3, field 'name': empty (an organization needs a name)\n"
     )
     assert name not in _org_names()
+
+
+# -- packed contacts layout ------------------------------------------------------------------------------
+def _contact_rows(org: str, n: int, start: int = 0) -> list:
+    from shared.docstore.model import Contact
+
+    return [Contact(org, f"c{i:05d}", first_name=f"F{i}", emails=[f"u{i}@x.com"]) for i in range(start, start + n)]
+
+
+def test_contacts_are_packed_and_found_in_any_pack(store) -> None:
+    from shared import storage
+
+    store.save_contacts(_contact_rows("o1", 2500))
+    entities = list(storage.table(store.contacts_table).query_entities("PartitionKey eq 'o1'"))
+    assert sorted(e["RowKey"] for e in entities) == ["~pack-0000", "~pack-0001"]
+    assert sorted(e["Count"] for e in entities) == [500, 2000]
+    assert len(store.contacts("o1")) == 2500
+    assert store.contact("o1", "c02499").emails == ["u2499@x.com"]
+    assert store.contact("o1", "nope") is None
+
+
+def test_rows_of_the_one_entity_per_contact_layout_are_read_and_migrated(store) -> None:
+    from shared import storage
+    from shared.docstore.tables import _contact_entity
+
+    old = _contact_rows("o1", 2)
+    storage.table(store.contacts_table).create_entity(_contact_entity(old[0]))
+    storage.table(store.contacts_table).create_entity(_contact_entity(old[1]))
+    assert sorted(c.id for c in store.contacts("o1")) == ["c00000", "c00001"]
+    old[0].title = "CFO"
+    store.save_contacts([old[0]])
+    keys = sorted(e["RowKey"] for e in storage.table(store.contacts_table).query_entities("PartitionKey eq 'o1'"))
+    assert keys == ["c00001", "~pack-0000"]
+    assert store.contact("o1", "c00000").title == "CFO" and store.contact("o1", "c00001") is not None
+
+
+def test_a_concurrent_writer_is_not_overwritten(store, monkeypatch) -> None:
+    store.save_contacts(_contact_rows("o1", 10))
+    stale = store._entities("o1")
+    store.save_contacts(_contact_rows("o1", 5, start=10))  # the other writer, after our read
+    calls = iter([stale])
+    real = store._entities
+    monkeypatch.setattr(store, "_entities", lambda org: next(calls, None) or real(org))
+    store.save_contacts(_contact_rows("o1", 5, start=20))  # its first write meets a changed ETag: re-read, merge
+    assert sorted(c.id for c in store.contacts("o1")) == [f"c{i:05d}" for i in (*range(15), *range(20, 25))]
