@@ -12,7 +12,12 @@ import functools
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from azure.core.exceptions import ResourceExistsError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.data.tables import TableClient, TableServiceClient
 
 from shared import settings
@@ -95,6 +100,9 @@ def unreachable_reason(exc: BaseException) -> str | None:
     """A short, secret-free reason when `exc` means storage could not be reached or did not answer, else None."""
     if isinstance(exc, StorageConfigError):
         return f"storage not configured: {exc}"
+    if isinstance(exc, HttpResponseError) and (exc.status_code or 0) >= 500:
+        where = _endpoint()
+        return f"storage answered HTTP {exc.status_code}" + (f" ({where})" if where else "")
     if not isinstance(exc, ServiceRequestError | ServiceResponseError):
         return None
     chain: list[BaseException] = []

@@ -132,3 +132,33 @@ def test_collection_clients_keep_the_default_timeouts(storage_env) -> None:
         fast = storage.table_service()
     assert fast is not plain
     assert storage.table_service() is plain
+
+
+def test_storage_answering_5xx_is_storage_unreachable_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A storage account that answers 503 (server busy) for longer than the retries is named as such."""
+    import http.server
+
+    class Busy(http.server.BaseHTTPRequestHandler):
+        def _busy(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _busy
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        out = _cli_check(server.server_address[1])
+    finally:
+        server.shutdown()
+    assert out.returncode == 3, out
+    assert (
+        out.stdout
+        == f"UNKNOWN: storage unreachable: storage answered HTTP 503 (127.0.0.1:{server.server_address[1]}) \n"
+    )
