@@ -24,10 +24,17 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from devtools.private_file import write_private
+
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".local" / "demo"
 PORT = int(os.environ.get("O365MON_DEMO_PORT", "7071"))
 WRONG_SECRET_PREFIX = "NORTHWIND"
+
+
+def write_local_settings(path: Path, values: dict[str, str]) -> Path:
+    """The demo's local.settings.json: it holds the client secret, so it is owner-only from creation."""
+    return write_private(path, json.dumps({"IsEncrypted": False, "Values": values}, indent=2))
 
 
 def say(text: str = "") -> None:
@@ -149,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             function_key, master_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
             keys_file = STATE / "keys.json"
-            keys_file.write_text(json.dumps({"function_key": function_key, "master_key": master_key}))
-            keys_file.chmod(0o600)
+            write_private(keys_file, json.dumps({"function_key": function_key, "master_key": master_key}))
             settings_file = STATE / "local.settings.json"
             names = [
                 "AzureWebJobsStorage",
@@ -164,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                 "O365_CLIENT_SECRET",
             ]
             values = {n: os.environ[n] for n in names if n in os.environ}
-            settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": values}, indent=2))
-            settings_file.chmod(0o600)
+            write_local_settings(settings_file, values)
 
             import function_app
 

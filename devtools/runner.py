@@ -315,6 +315,16 @@ def _header_value(headers: Any, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+# socketserver listens with a backlog of 5: a burst of pollers overflowed it and waited for the kernel's
+# 1-second SYN retransmit.
+LISTEN_BACKLOG = 128
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -832,8 +842,7 @@ class LocalRunner:
         self._started = True
         self._stop.clear()
         handler = type("Handler", (_Handler,), {"runner": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((self.host, self.port), handler)
         self.port = int(self._server.server_address[1])
         self._spawn("runner-http", self._server.serve_forever)
         if self.enable_timers:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import azure.functions as func
 
+from functions.http_errors import check_response, check_route
 from shared.check_service import answer
 
 bp = func.Blueprint()
 
 
 @bp.route(route="checks/{plugin}/{mode}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@check_route
 def check(req: func.HttpRequest) -> func.HttpResponse:
     options = {k: v for k, v in req.params.items() if k != "code"}
     result, status = answer(req.route_params["plugin"], req.route_params["mode"], options)
-    headers = {"X-Nagios-Exit-Code": str(result.exit_code), "Cache-Control": "no-store"}
-    if "application/json" in req.headers.get("Accept", ""):
-        return func.HttpResponse(
-            json.dumps(result.to_json(), ensure_ascii=False),
-            status_code=status,
-            headers=headers,
-            mimetype="application/json",
-            charset="utf-8",
-        )
-    return func.HttpResponse(result.text(), status_code=status, headers=headers, mimetype="text/plain", charset="utf-8")
+    return check_response(result.text(), result.exit_code, status, req, result.to_json())

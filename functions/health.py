@@ -7,6 +7,7 @@ import azure.functions as func
 bp = func.Blueprint()
 
 
-@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+# HEAD too: load balancers and uptime monitors probe with it.
+@bp.route(route="health", methods=["GET", "HEAD"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("OK", mimetype="text/plain")

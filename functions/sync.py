@@ -22,17 +22,35 @@ def directory_sync_timer(timer: func.TimerRequest) -> None:
     log.info("directory sync enqueued for %d tenants", len(enqueue_all("timer")))
 
 
+def _parsed_or_poisoned(msg: func.QueueMessage, queue: str) -> dict | None:
+    """The message, or None after sending it to `<queue>-poison` with the reason: a message that can never
+    parse would otherwise be retried maxDequeueCount times for nothing. Returning normally lets the host
+    delete it, on the real Functions host as in the local runner."""
+    from shared.matching import messages
+
+    body = msg.get_body()
+    try:
+        return messages.parse(body)
+    except ValueError as exc:
+        messages.send_to_poison(queue, body, str(exc))
+        log.warning("queue %s: message %s moved to %s-poison: %s", queue, msg.id, queue, exc)
+        return None
+
+
 @bp.queue_trigger(arg_name="msg", queue_name="directory-sync", connection="AzureWebJobsStorage")
 def directory_sync(msg: func.QueueMessage) -> None:
     from shared.directory.sync import sync_tenant
-    from shared.matching.messages import parse
+    from shared.matching.messages import SYNC_QUEUE
 
-    body = parse(msg.get_body())
-    asyncio.run(sync_tenant(body["tenant_id"], str(body.get("trigger", ""))))
+    body = _parsed_or_poisoned(msg, SYNC_QUEUE)
+    if body is not None:
+        asyncio.run(sync_tenant(body["tenant_id"], str(body.get("trigger", ""))))
 
 
 @bp.queue_trigger(arg_name="msg", queue_name="contact-match", connection="AzureWebJobsStorage")
 def contact_match(msg: func.QueueMessage) -> None:
+    from shared.matching.messages import MATCH_QUEUE
     from shared.matching.run import handle_message
 
-    handle_message(msg.get_body(), attempt=int(msg.dequeue_count or 1))
+    if _parsed_or_poisoned(msg, MATCH_QUEUE) is not None:
+        handle_message(msg.get_body(), attempt=int(msg.dequeue_count or 1))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from shared import collection_status, runs, snapshots, tenant_summary, tenants
+from shared import collection_status, runs, snapshots, storage, tenant_summary, tenants
 from shared.checks import engine
 from shared.checks.data import ReportData
 from shared.checks.result import CheckError, CheckResult, unknown
@@ -39,7 +39,21 @@ def _no_data_reason(tenant: tenants.Tenant, report: str) -> str:
 
 
 def answer(plugin: str, mode: str, options: dict[str, str]) -> tuple[CheckResult, int]:
-    """(result, http status) for a check; `options` are Centreon's option names without dashes."""
+    """(result, http status) for a check; `options` are Centreon's option names without dashes.
+
+    Storage that refuses or does not answer gives `UNKNOWN: storage unreachable: <reason>` (HTTP 503) within
+    the check path's short timeouts, instead of holding the poller for azure-core's 300 s."""
+    with storage.check_path():
+        try:
+            return _answer(plugin, mode, options)
+        except Exception as exc:
+            reason = storage.unreachable_reason(exc)
+            if reason is None:
+                raise
+            return unknown(f"storage unreachable: {reason}"), 503
+
+
+def _answer(plugin: str, mode: str, options: dict[str, str]) -> tuple[CheckResult, int]:
     options = dict(options)
     tenant_name = options.pop("tenant", "")
     # Accepted so Centreon command lines work unchanged; the stored collection uses the app's credentials.

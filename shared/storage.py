@@ -6,14 +6,41 @@ Clients are cached per process: the check path does one point read per request, 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
+from collections.abc import Iterator
+from urllib.parse import urlsplit
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.data.tables import TableClient, TableServiceClient
 
 from shared import settings
 
 CONNECTION = "AzureWebJobsStorage"
+
+# A check must answer within its deadline even when storage is frozen or gone: azure-core's defaults (300 s
+# read timeout, 3 retries with backoff) held a check for five minutes. Collection and sync keep the defaults,
+# where a slow storage account is worth waiting for.
+CHECK_CONNECT_TIMEOUT_S = 2
+CHECK_READ_TIMEOUT_S = 2
+CHECK_RETRIES = 1
+_CHECK_CLIENT_KWARGS = {
+    "connection_timeout": CHECK_CONNECT_TIMEOUT_S,
+    "read_timeout": CHECK_READ_TIMEOUT_S,
+    "retry_total": CHECK_RETRIES,
+    "retry_backoff_factor": 0.2,
+}
+_check_path: contextvars.ContextVar[bool] = contextvars.ContextVar("o365mon_check_path", default=False)
+
+# Characters Table Storage refuses in PartitionKey/RowKey: a '/' in a key made the SDK retry a 400 for 4.8 s.
+_FORBIDDEN_KEY_CHARS = frozenset("/\\#?") | {chr(c) for c in range(0x20)} | {chr(c) for c in range(0x7F, 0xA0)}
+MAX_KEY_LENGTH = 512  # Table Storage's limit is 1 KiB of UTF-16
 
 
 class StorageConfigError(Exception):
@@ -28,17 +55,85 @@ def _identity_credential() -> object:
     return DefaultAzureCredential(managed_identity_client_id=client_id)
 
 
+class InvalidKeyError(ValueError):
+    """A value that cannot be a Table key (from a URL or a file): the caller answers 400 with this text."""
+
+
+def check_key(value: str, what: str) -> str:
+    """`value` unchanged if Table Storage accepts it as a PartitionKey/RowKey, else InvalidKeyError naming `what`."""
+    if not value:
+        raise InvalidKeyError(f"{what} is empty")
+    bad = sorted({c for c in value if c in _FORBIDDEN_KEY_CHARS})
+    if bad:
+        shown = " ".join(repr(c) for c in bad)
+        raise InvalidKeyError(f"{what} cannot contain {shown} (storage keys refuse / \\ # ? and control characters)")
+    if len(value) > MAX_KEY_LENGTH:
+        raise InvalidKeyError(f"{what} is longer than {MAX_KEY_LENGTH} characters")
+    return value
+
+
+@contextlib.contextmanager
+def check_path() -> Iterator[None]:
+    """Inside this block, table() returns clients with the check path's short timeouts and single retry."""
+    token = _check_path.set(True)
+    try:
+        yield
+    finally:
+        _check_path.reset(token)
+
+
 @functools.cache
-def _table_service(conn: str, uri: str) -> TableServiceClient:
+def _table_service(conn: str, uri: str, fast: bool = False) -> TableServiceClient:
+    kwargs = _CHECK_CLIENT_KWARGS if fast else {}
     if conn:
-        return TableServiceClient.from_connection_string(conn)
+        return TableServiceClient.from_connection_string(conn, **kwargs)
     if uri:
-        return TableServiceClient(endpoint=uri, credential=_identity_credential())
+        return TableServiceClient(endpoint=uri, credential=_identity_credential(), **kwargs)
     raise StorageConfigError(f"set {CONNECTION} or {CONNECTION}__tableServiceUri")
 
 
 def table_service() -> TableServiceClient:
-    return _table_service(settings.get(CONNECTION), settings.get(f"{CONNECTION}__tableServiceUri"))
+    return _table_service(settings.get(CONNECTION), settings.get(f"{CONNECTION}__tableServiceUri"), _check_path.get())
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """A short, secret-free reason when `exc` means storage could not be reached or did not answer, else None."""
+    if isinstance(exc, StorageConfigError):
+        return f"storage not configured: {exc}"
+    if isinstance(exc, HttpResponseError) and (exc.status_code or 0) >= 500:
+        where = _endpoint()
+        return f"storage answered HTTP {exc.status_code}" + (f" ({where})" if where else "")
+    if not isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return None
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(chain) < 20:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    names = " ".join(type(e).__name__ for e in chain)
+    texts = " ".join(str(e) for e in chain).lower()
+    where = _endpoint()
+    fast = _check_path.get()
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in texts:
+        reason = "connection refused"
+    elif "ConnectTimeout" in names or "connect timeout" in texts or "connection timed out" in texts:
+        reason = f"no connection within {CHECK_CONNECT_TIMEOUT_S} s" if fast else "no connection (connect timeout)"
+    elif "ReadTimeout" in names or "read timed out" in texts or isinstance(exc, ServiceResponseError):
+        reason = f"no answer within {CHECK_READ_TIMEOUT_S} s" if fast else "no answer (read timeout)"
+    elif "name or service not known" in texts or "nodename nor servname" in texts or "getaddrinfo" in texts:
+        reason = "host name not found"
+    else:
+        reason = type(exc).__name__
+    return f"{reason} ({where})" if where else reason
+
+
+def _endpoint() -> str:
+    try:
+        url = table_service().url
+    except Exception:  # noqa: BLE001 - only decorates a message
+        return ""
+    parts = urlsplit(url)
+    return parts.netloc.rsplit("@", 1)[-1]
 
 
 _created: set[tuple[str, str]] = set()

@@ -74,9 +74,17 @@ def _docs(args: argparse.Namespace) -> int:
     store = TableDocumentationStore()
     if args.docs_action == "import":
         for path in args.files:
-            fmt = args.format or ("csv" if path.suffix.lower() == ".csv" else "json")
-            text = path.read_text(encoding="utf-8-sig")
-            counts = (transfer.import_csv if fmt == "csv" else transfer.import_json)(store, text)
+            suffix = path.suffix.lower().lstrip(".")
+            fmt = args.format or (suffix if suffix in ("csv", "json") else None)
+            try:
+                counts = transfer.import_text(store, path.read_bytes().decode("utf-8-sig"), fmt)
+            except UnicodeDecodeError as exc:
+                print(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): "
+                      "save the file as UTF-8; nothing imported", file=sys.stderr)  # fmt: skip
+                return 1
+            except transfer.ImportError_ as exc:
+                print(f"{path}: {exc}", file=sys.stderr)
+                return 1
             print(f"{path}: {counts['organizations']} organizations, {counts['contacts']} contacts")
         return 0
     text = transfer.export_json(store) if args.format == "json" else transfer.export_csv(store, args.kind)

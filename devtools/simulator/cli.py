@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import signal
 import threading
 from pathlib import Path
 from typing import Any
+
+from devtools.private_file import write_private
 
 from .certs import make_client_certificate
 from .server import AppCredential, GraphSimulator
@@ -80,11 +81,8 @@ def write_state_file(sim: GraphSimulator, client_certificate: Path | None = None
     }
     if client_certificate is not None:
         state["client_certificate_path"] = str(client_certificate.resolve())
-    path = sim.state_dir / STATE_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)  # readers polling for the file never see half of it
-    return path
+    # It holds the client secret: owner-only from creation; renamed into place, so pollers never see half of it.
+    return write_private(sim.state_dir / STATE_FILE, json.dumps(state, indent=2) + "\n")
 
 
 def _parser() -> argparse.ArgumentParser:

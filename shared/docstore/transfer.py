@@ -1,7 +1,8 @@
 """Import and export of the documentation set as JSON (organizations with nested contacts) or CSV (one file
 of organizations, one of contacts). Imports are upserts keyed by id (ids derived from the name when blank), so
 importing the same file twice changes nothing; an import never drops the Microsoft 365 link of a contact
-that the file does not mention."""
+that the file does not mention. An import is all or nothing: the whole file is validated before the first
+write, and a refusal names every bad or duplicate record."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import uuid
 from dataclasses import asdict
 
+from shared import storage
 from shared.docstore.base import DocumentationStore
 from shared.docstore.model import Contact, Organization
 
@@ -24,7 +26,21 @@ _LINK_FIELDS = ("link_tenant", "link_user", "link_source", "link_rule", "deactiv
 
 
 class ImportError_(ValueError):  # noqa: N801 - not the builtin ImportError
-    pass
+    status = 400
+
+
+MAX_PROBLEMS_SHOWN = 20
+
+
+class ImportRefused(ImportError_):
+    """The file has bad records: nothing was written. `problems` names each one (record, field, what is wrong)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
+        more = f"; and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"import refused, nothing written: {len(problems)} {noun}: {shown}{more}")
+        self.problems = problems
 
 
 def _split(value: object) -> list[str]:
@@ -51,17 +67,66 @@ def _contact_id(org_id: str, row: dict) -> str:
     return str(uuid.uuid5(_IMPORT_NS, f"contact/{org_id}/{key.strip().lower()}"))
 
 
+def _clean(row: object, where: str, problems: list[str], lists: tuple[str, ...] = ()) -> dict | None:
+    """The record with every value as text (lists kept for `lists`), or None after naming what is wrong."""
+    if not isinstance(row, dict):
+        problems.append(f"{where}: not an object")
+        return None
+    out: dict = {}
+    for key, value in row.items():
+        if key is None:  # csv.DictReader puts a row's extra cells under None
+            problems.append(f"{where}: more cells than the header has columns")
+            continue
+        if value is None or isinstance(value, str):
+            out[key] = value
+        elif isinstance(value, bool | int | float):
+            out[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        elif isinstance(value, list) and key in lists and all(isinstance(v, str | int | float) for v in value):
+            out[key] = [str(v) for v in value]
+        elif key != "contacts":
+            problems.append(f"{where}, field '{key}': must be text")
+    return out
+
+
+def _key_problem(value: str, what: str) -> str | None:
+    try:
+        storage.check_key(value, what)
+    except storage.InvalidKeyError as exc:
+        return str(exc)
+    return None
+
+
 class _Importer:
+    """Validates a whole file into a plan (organizations and contacts to write); `write` applies it."""
+
     def __init__(self, store: DocumentationStore) -> None:
         self.store = store
         self.orgs = {o.id: o for o in store.organizations()}
         self.by_name = {o.name.strip().lower(): o.id for o in self.orgs.values()}
         self.counts = {"organizations": 0, "contacts": 0}
+        self.problems: list[str] = []
+        self.orgs_out: dict[str, Organization] = {}
+        self.contacts_out: dict[tuple[str, str], Contact] = {}
+        self._org_seen: dict[str, str] = {}  # id -> where it was first seen in this file
+        self._contact_seen: dict[tuple[str, str], str] = {}
+        self._existing: dict[str, dict[str, Contact]] = {}
 
-    def org(self, row: dict) -> str:
+    def org(self, raw: object, where: str) -> str:
+        row = _clean(raw, where, self.problems)
+        if row is None:
+            return ""
         if not (row.get("name") or "").strip():
-            raise ImportError_(f"organization without a name: {row}")
+            self.problems.append(f"{where}, field 'name': empty (an organization needs a name)")
+            return ""
         org_id = _org_id(row)
+        problem = _key_problem(org_id, f"{where}, field 'id'")
+        if problem:
+            self.problems.append(problem)
+            return ""
+        if org_id in self._org_seen:
+            self.problems.append(f"{where}: duplicate of {self._org_seen[org_id]} (same organization id {org_id!r})")
+            return ""
+        self._org_seen[org_id] = where
         old = self.orgs.get(org_id)
         org = Organization(
             id=org_id,
@@ -73,73 +138,147 @@ class _Importer:
         if org.tenant_id and not org.link_source:
             org.link_source = "manual"
         if old != org:
-            self.store.save_organization(org)
+            self.orgs_out[org_id] = org
         self.orgs[org_id] = org
         self.by_name[org.name.lower()] = org_id
         self.counts["organizations"] += 1
         return org_id
 
-    def contacts(self, rows: list[dict], default_org: str = "") -> None:
-        out: list[Contact] = []
-        existing: dict[str, dict[str, Contact]] = {}
-        for row in rows:
-            org_id = (row.get("organization_id") or "").strip() or default_org
-            if not org_id and row.get("organization_name"):
-                org_id = self.by_name.get(row["organization_name"].strip().lower(), "")
-            if org_id not in self.orgs:
-                raise ImportError_(f"contact {row.get('first_name')} {row.get('last_name')}: unknown organization")
-            if org_id not in existing:
-                existing[org_id] = {c.id: c for c in self.store.contacts(org_id)}
-            contact_id = _contact_id(org_id, row)
-            old = existing[org_id].get(contact_id)
-            c = Contact(
-                organization_id=org_id,
-                id=contact_id,
-                first_name=(row.get("first_name") or "").strip(),
-                last_name=(row.get("last_name") or "").strip(),
-                title=(row.get("title") or "").strip(),
-                emails=_split(row.get("emails")),
-                phones=_split(row.get("phones")),
-                active=_bool(row.get("active", True)),
-                notes=row.get("notes") or "",
-            )
-            for f in _LINK_FIELDS:
-                value = row.get(f)
-                if value not in (None, ""):
-                    setattr(c, f, _bool(value) if f == "deactivated_by_sync" else str(value).strip().lower())
-                elif old is not None:
-                    setattr(c, f, getattr(old, f))
-            if old != c:
-                out.append(c)
-            self.counts["contacts"] += 1
-        self.store.save_contacts(out)
+    def contacts(self, raws: list, where: str, default_org: str = "") -> None:
+        for n, raw in enumerate(raws, start=1):
+            self.contact(raw, where.format(n=n), default_org)
+
+    def contact(self, raw: object, where: str, default_org: str) -> None:
+        row = _clean(raw, where, self.problems, lists=("emails", "phones"))
+        if row is None:
+            return
+        org_id = (row.get("organization_id") or "").strip() or default_org
+        org_field = "organization_id"
+        if not org_id and row.get("organization_name"):
+            org_field = "organization_name"
+            org_id = self.by_name.get(row["organization_name"].strip().lower(), "")
+        if org_id not in self.orgs:
+            if not org_id and org_field == "organization_id":
+                self.problems.append(f"{where}: needs organization_id or organization_name")
+            else:
+                shown = str(row.get(org_field) or "")[:80]
+                self.problems.append(f"{where}, field '{org_field}': unknown organization {shown!r}")
+            return
+        if not any((row.get(f) or "") for f in ("first_name", "last_name")) and not _split(row.get("emails")):
+            self.problems.append(f"{where}: a contact needs first_name, last_name or emails")
+            return
+        contact_id = _contact_id(org_id, row)
+        problem = _key_problem(contact_id, f"{where}, field 'id'")
+        if problem:
+            self.problems.append(problem)
+            return
+        key = (org_id, contact_id)
+        if key in self._contact_seen:
+            self.problems.append(f"{where}: duplicate of {self._contact_seen[key]} (same contact id {contact_id!r})")
+            return
+        self._contact_seen[key] = where
+        if org_id not in self._existing:
+            self._existing[org_id] = {c.id: c for c in self.store.contacts(org_id)}
+        old = self._existing[org_id].get(contact_id)
+        c = Contact(
+            organization_id=org_id,
+            id=contact_id,
+            first_name=(row.get("first_name") or "").strip(),
+            last_name=(row.get("last_name") or "").strip(),
+            title=(row.get("title") or "").strip(),
+            emails=_split(row.get("emails")),
+            phones=_split(row.get("phones")),
+            active=_bool(row.get("active", True)),
+            notes=row.get("notes") or "",
+        )
+        for f in _LINK_FIELDS:
+            value = row.get(f)
+            if value not in (None, ""):
+                setattr(c, f, _bool(value) if f == "deactivated_by_sync" else str(value).strip().lower())
+            elif old is not None:
+                setattr(c, f, getattr(old, f))
+        if old != c:
+            self.contacts_out[key] = c
+        self.counts["contacts"] += 1
+
+    def write(self) -> dict[str, int]:
+        if self.problems:
+            raise ImportRefused(self.problems)
+        # Organizations first: a contact never points at an organization that is not stored.
+        save_many = getattr(self.store, "save_organizations", None)
+        if save_many is not None:
+            save_many(list(self.orgs_out.values()))
+        else:
+            for org in self.orgs_out.values():
+                self.store.save_organization(org)
+        self.store.save_contacts(list(self.contacts_out.values()))
+        return self.counts
 
 
 def import_json(store: DocumentationStore, text: str) -> dict[str, int]:
-    data = json.loads(text)
-    orgs = data.get("organizations", []) if isinstance(data, dict) else data
+    """All or nothing: every record is checked before the first write; ImportRefused names the bad ones."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        hint = "; a CSV file needs format csv" if sniff(text) == "csv" else ""
+        raise ImportError_(f"the body is not valid JSON ({exc}){hint}") from None
+    if isinstance(data, dict):
+        orgs, loose = data.get("organizations", []), data.get("contacts") or []
+    else:
+        orgs, loose = data, []
+    if not isinstance(orgs, list) or not isinstance(loose, list):
+        raise ImportError_('JSON import needs {"organizations": [...], "contacts": [...]} or a list of organizations')
     imp = _Importer(store)
-    for row in orgs:
-        org_id = imp.org(row)
-        imp.contacts(list(row.get("contacts", [])), default_org=org_id)
-    if isinstance(data, dict) and data.get("contacts"):
-        imp.contacts(list(data["contacts"]))
-    return imp.counts
+    for n, row in enumerate(orgs, start=1):
+        org_id = imp.org(row, f"organization {n}")
+        nested = row.get("contacts", []) if isinstance(row, dict) else []
+        if not isinstance(nested, list):
+            imp.problems.append(f"organization {n}, field 'contacts': must be a list")
+        elif org_id:
+            imp.contacts(nested, f"organization {n} contact {{n}}", default_org=org_id)
+    imp.contacts(loose, "contact {n}")
+    return imp.write()
 
 
 def import_csv(store: DocumentationStore, text: str) -> dict[str, int]:
-    """One CSV file: organizations (a `name` column) or contacts (a `first_name` column)."""
-    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    """One CSV file: organizations (a `name` column) or contacts (a `first_name` column). Row numbers in the
+    messages are the file's line numbers (the header is line 1). All or nothing, as import_json."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise ImportError_(f"the CSV is malformed at line {reader.line_num}: {exc}") from None
     imp = _Importer(store)
-    header = set(rows[0]) if rows else set()
+    header = set(reader.fieldnames or [])
     if "first_name" in header or "last_name" in header:
-        imp.contacts(rows)
+        for n, row in enumerate(rows, start=2):
+            imp.contact(row, f"row {n}", "")
     elif "name" in header:
-        for row in rows:
-            imp.org(row)
-    elif rows:
+        for n, row in enumerate(rows, start=2):
+            imp.org(row, f"row {n}")
+    elif rows or header:
         raise ImportError_("CSV needs a 'name' column (organizations) or 'first_name'/'last_name' (contacts)")
-    return imp.counts
+    return imp.write()
+
+
+def sniff(text: str) -> str | None:
+    """'json' or 'csv' from the body itself, None when it is neither recognisably."""
+    head = text.lstrip("\ufeff \t\r\n")
+    if head[:1] in ("{", "["):
+        return "json"
+    first = head.split("\n", 1)[0].lower()
+    columns = {c.strip().strip('"') for c in first.split(",")}
+    if columns & {"name", "first_name", "last_name", "organization_id", "organization_name"}:
+        return "csv"
+    return None
+
+
+def import_text(store: DocumentationStore, text: str, fmt: str | None = None) -> dict[str, int]:
+    """Import a body whose format is given or recognised from its content."""
+    fmt = fmt or sniff(text)
+    if fmt is None:
+        raise ImportError_("cannot tell whether the body is JSON or CSV: give the format (json or csv)")
+    return import_json(store, text) if fmt == "json" else import_csv(store, text)
 
 
 def export_json(store: DocumentationStore) -> str:
