@@ -14,9 +14,10 @@ CENTREON_BUGS_FIXED: list[str] = [
     "Status expressions are parsed by a safe parser instead of Perl eval: a syntax error or an unknown "
     "%{variable} is reported up front as UNKNOWN with the position, instead of a Perl error (or a silent "
     "undefined value) at evaluation time.",
-    "service-status: a service whose issues are all resolved (--exclude-resolved) or filtered out by the "
-    "classification filters vanished from Centreon's output; o365mon keeps one instance with the service status "
-    "and issue fields '-' (classification filters apply to it as to a service without issues).",
+    "service-status: a service whose issues are all resolved (--exclude-resolved) vanished from Centreon's "
+    "output; o365mon keeps one instance with the service status and issue fields '-' (classification filters "
+    "apply to it as to a service without issues). A service whose open issues are all excluded by the "
+    "classification filters is not shown, as in Centreon.",
     "list-services --filter-name was documented but filtered nothing (the code read another option); it filters.",
     "onedrive list-sites keyed its items by 'Site Id', a column the OneDrive report does not have, so every site "
     "collapsed into one line; o365mon keys them by the site URL.",
