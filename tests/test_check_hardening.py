@@ -5,7 +5,10 @@ expressions, strict thresholds, escaped echoes, and no empty 'OK:' line."""
 
 from __future__ import annotations
 
-from tests.test_check_modes import health_row, services
+import pytest
+
+from shared.checks.result import CheckError, unknown
+from tests.test_check_modes import check, data, health_row, services
 
 ADVISORY_ONLY = [
     health_row("Exchange", "Exchange Online", "serviceDegradation", "EX-7", "advisory", "slow search"),
@@ -34,3 +37,143 @@ def test_resolved_issues_still_leave_the_service_with_its_status():
     # one open advisory next to a resolved incident: excluding advisories hides the service
     rows[1] = health_row("Exchange", "Exchange Online", "serviceDegradation", "EX-2", "advisory", "slow")
     assert services({"exclude-classification": "advisory"}, rows).text() == "UNKNOWN: No services found. \n"
+
+
+# --- thresholds strictly per the Nagios plugin guidelines ----------------------------------------------------
+EMAIL = [
+    {"User Principal Name": "alice@contoso.com", "Last Activity Date": "2024-01-15", "Send Count": 4, "Receive Count": 3, "Read Count": 10, "Report Period": 7},
+    {"User Principal Name": "bob@contoso.com", "Last Activity Date": "2024-01-10", "Send Count": 1, "Receive Count": 1, "Read Count": 1, "Report Period": 7},
+    {"User Principal Name": "alice@contoso.com", "Last Activity Date": "2024-01-15", "Send Count": 6, "Receive Count": 20, "Read Count": 10, "Report Period": 1},
+]
+
+
+def email(options=None):
+    return check("exchange", "email-activity", data("email_activity", EMAIL), options)
+
+
+@pytest.mark.parametrize("value", ["10:5", "@", "~", "1" * 400, "1e309", "@20:3", "9" * 400 + ":", "9" * 300 + "EB"])
+def test_malformed_or_impossible_thresholds_are_refused(value):
+    with pytest.raises(CheckError) as err:
+        email({"warning-active-users": value})
+    shown = value if len(value) <= 80 else value[:80] + "..."
+    assert err.value.message == f"Wrong warning-active-users threshold '{shown}'."
+    assert err.value.http_status == 400
+
+
+def test_valid_edge_thresholds_still_work():
+    assert email({"warning-active-users": "5:5"}).status == "WARNING"  # 50 % is outside 5..5
+    assert email({"critical-active-users": "~:"}).status == "OK"
+    assert email({"warning-active-users": "1" * 300}).status == "OK"  # large but finite
+
+
+def test_four_hundred_digit_threshold_over_http_is_a_400_with_the_reason(served_app):
+    from tests.test_http_checks import get
+
+    base, tenant = served_app
+    status, headers, body = get(f"{base}/api/checks/exchange/email-activity?tenant={tenant}&warning-active-users={'9' * 400}")
+    assert (status, headers["X-Nagios-Exit-Code"]) == (400, "3")
+    assert body == f"UNKNOWN: Wrong warning-active-users threshold '{'9' * 80}...'. \n"
+
+
+# --- status expressions: bounded nesting, long chains without recursion ---------------------------------------
+def mailboxes(options):
+    rows = [{"User Principal Name": "ceo@contoso.com", "Last Activity Date": "2024-01-15", "Storage Used (Byte)": 10,
+             "Issue Warning Quota (Byte)": 100, "Prohibit Send Quota (Byte)": 200, "Prohibit Send/Receive Quota (Byte)": 300,
+             "Item Count": 5, "Report Period": 7}]  # fmt: skip
+    return check("exchange", "mailbox-usage", data("mailbox_usage", rows), {"filter-counters": "status", **options})
+
+
+def test_deeply_nested_expression_is_a_clear_unknown():
+    with pytest.raises(CheckError) as err:
+        mailboxes({"critical-status": "(" * 60 + "%{used} > 1" + ")" * 60})
+    assert "nested deeper than 32 levels" in err.value.message and err.value.http_status == 400
+    assert err.value.message.startswith("Syntax error in expression '((((")
+    with pytest.raises(CheckError, match="nested deeper than 32"):
+        mailboxes({"critical-status": "!" * 100 + "%{used}"})
+    with pytest.raises(CheckError, match="nested deeper than 32"):
+        mailboxes({"critical-status": "not " * 50 + "%{used}"})
+    assert mailboxes({"critical-status": "(" * 32 + "%{used} > 1" + ")" * 32}).status == "CRITICAL"
+
+
+def test_long_operator_chains_evaluate_without_recursion():
+    many_or = " or ".join(["%{display} eq 'nobody'"] * 3000) + " or %{used} > 1"
+    assert mailboxes({"critical-status": many_or}).status == "CRITICAL"
+    many_and = " && ".join(["%{used} > 1"] * 3000) + " && %{used} > 100"
+    assert mailboxes({"critical-status": many_and}).status == "OK"
+    total = " + ".join(["1"] * 3000)
+    assert mailboxes({"critical-status": f"{total} == 3000"}).status == "CRITICAL"
+    assert mailboxes({"critical-status": "10 - 2 - 3 == 5 and 2 * 3 / 4 == 1.5 and 'b' gt 'a'"}).status == "CRITICAL"
+
+
+# --- echoed request values are escaped and cut ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"warning-active-users": "5\nOK: fake|x=1"}, "Wrong warning-active-users threshold '5\\nOK: fake\\x7cx=1'."),
+        ({"warning-active-users": "1\x00"}, "Wrong warning-active-users threshold '1\\x00'."),
+        ({"bogus\nOK: forged|a=1": "1"}, "Unknown option: --bogus\\nOK: forged\\x7ca=1"),
+        ({"filter-user": "(\n"}, "Invalid regular expression in --filter-user '(\\n': "),
+        ({"float-precision": "x|y"}, "Wrong float-precision option 'x\\x7cy' (an integer from 0 to 20)."),
+        ({"change-short-output": "no-tilde\r\n"}, "Wrong change-short-output option 'no-tilde\\r\\n'."),
+        ({"warning-active-users": "a\\b|"}, "Wrong warning-active-users threshold 'a\\\\b\\x7c'."),
+        ({"warning-active-users": "x" * 200}, "Wrong warning-active-users threshold '" + "x" * 80 + "...'."),
+    ],
+)
+def test_request_values_echoed_in_errors_are_escaped(options, expected):
+    with pytest.raises(CheckError) as err:
+        email(options)
+    assert err.value.message.startswith(expected)
+    text = unknown(err.value.message).text()
+    assert text.count("\n") == 1 and "|" not in text and "\x00" not in text
+
+
+def test_expression_errors_and_unknown_modes_are_escaped():
+    with pytest.raises(CheckError) as err:
+        mailboxes({"critical-status": "%{used} >\n| 'x'"})
+    assert "\n" not in err.value.message and "|" not in err.value.message
+    with pytest.raises(CheckError) as err:
+        mailboxes({"critical-status": "%{no\nbody} > 1"})
+    assert err.value.message.startswith("Unknown variable '%{no\\nbody}' in --critical-status")
+    with pytest.raises(CheckError) as err:
+        check("exchange", "mode\n|x", data("email_activity", EMAIL))
+    assert err.value.message == "Unknown mode 'mode\\n\\x7cx' for plugin 'exchange'." and err.value.http_status == 404
+    # the whole UNKNOWN line is one line even when a message comes from elsewhere (a tenant name, say)
+    assert unknown("unknown tenant 'a\nOK: b|c=1'").text() == "UNKNOWN: unknown tenant 'a\\nOK: b\\x7cc=1' \n"
+
+
+def test_change_short_output_cannot_forge_lines():
+    r = email({"change-short-output": "Active~\nCRITICAL: forged\x00~"})
+    assert r.text().count("\n") == 1 and r.short.startswith("OK: \\nCRITICAL: forged\\x00 users on")
+
+
+# --- units and float-precision --------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["bogus", "percent", "%%", "Count"])
+def test_unknown_units_refused(value):
+    with pytest.raises(CheckError) as err:
+        email({"units": value})
+    assert err.value.message == f"Wrong units option '{value}' (use '%' or 'count')." and err.value.http_status == 400
+
+
+def test_known_units_still_work():
+    assert email({"units": "count", "warning-active-users": "2:"}).status == "WARNING"
+    assert email({"units": "%", "warning-active-users": "60:"}).status == "WARNING"
+
+
+@pytest.mark.parametrize("value", ["-1", "21", "2.5", "1e3", "999999999999", "abc"])
+def test_absurd_float_precision_refused(value):
+    with pytest.raises(CheckError) as err:
+        email({"float-precision": value})
+    assert err.value.message == f"Wrong float-precision option '{value}' (an integer from 0 to 20)."
+
+
+def test_float_precision_in_range_still_works():
+    assert email({"float-precision": "0", "warning-active-users": "49.6:"}).status == "OK"  # 50 >= 50
+    assert email({"float-precision": "20"}).status == "OK"
+
+
+def test_concealed_names_message_says_per_mailbox():
+    rows = [{"User Principal Name": "5F2A", "Last Activity Date": "2024-01-15", "Storage Used (Byte)": 1, "Report Period": 7}]
+    r = check("exchange", "mailbox-usage", data("mailbox_usage", rows, concealed=True), {"filter-counters": ""})
+    assert "the per-mailbox counters cannot work" in r.short and "mailboxe " not in r.short
+    r = check("exchange", "email-activity", data("email_activity", EMAIL, concealed=True), {"filter-counters": ""})
+    assert "the per-user counters cannot work" in r.short

@@ -18,6 +18,9 @@ CENTREON_BUGS_FIXED: list[str] = [
     "output; o365mon keeps one instance with the service status and issue fields '-' (classification filters "
     "apply to it as to a service without issues). A service whose open issues are all excluded by the "
     "classification filters is not shown, as in Centreon.",
+    "Thresholds follow the Nagios plugin guidelines strictly: Centreon accepted a bare '@' and a range whose "
+    "start is above its end ('10:5'), which then alerted on every value, and died on a bound too large for a "
+    "double; o365mon answers 'UNKNOWN: Wrong <label> threshold '<value>'.' for each.",
     "list-services --filter-name was documented but filtered nothing (the code read another option); it filters.",
     "onedrive list-sites keyed its items by 'Site Id', a column the OneDrive report does not have, so every site "
     "collapsed into one line; o365mon keys them by the site URL.",

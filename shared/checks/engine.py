@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .data import ReportData
+from .echo import echo
 from .evaluate import evaluate, instance_counters_shown
 from .fold import PSEUDONYMIZED, Fold, Metrics, SummaryAccumulator
 from .modes import MODES, PLUGIN_ALIASES, resolve
@@ -27,12 +28,17 @@ def concealed_message(report: str, need: str) -> str:
     return f"Report '{report}' has concealed user, group and site names, so {need} cannot work: {CONCEALED_SETTING}."
 
 
+def singular(name: str) -> str:
+    """'mailboxes' -> 'mailbox', 'users' -> 'user' (instance block names)."""
+    return name[:-2] if name.endswith(("xes", "sses")) else name.removesuffix("s")
+
+
 def mode_for(plugin: str, mode: str) -> AnyMode:
     spec = resolve(plugin, mode)
     if spec is None:
         if plugin.strip().lower() not in PLUGIN_ALIASES:
-            raise CheckError(f"Unknown plugin '{plugin}'.", http_status=404)
-        raise CheckError(f"Unknown mode '{mode}' for plugin '{plugin}'.", http_status=404)
+            raise CheckError(f"Unknown plugin '{echo(plugin)}'.", http_status=404)
+        raise CheckError(f"Unknown mode '{echo(mode)}' for plugin '{echo(plugin)}'.", http_status=404)
     return spec
 
 
@@ -45,7 +51,7 @@ def _names_needed(spec: AnyMode, settings: Settings) -> str | None:
     if settings.filters:
         return " / ".join(f"--{name}" for name in settings.filters)
     if instance_counters_shown(spec, settings):
-        return f"the per-{spec.instances.name.rstrip('s')} counters"  # type: ignore[union-attr]
+        return f"the per-{singular(spec.instances.name)} counters"  # type: ignore[union-attr]
     return None
 
 

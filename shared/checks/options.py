@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .echo import echo
 from .expressions import Expression, parse_expression
 from .perlre import compile_perl
 from .ranges import Range, parse_range
@@ -65,6 +66,8 @@ CONNECTION_OPTIONS = frozenset(
 )
 _OFF = {"0", "false", "no", "off"}
 LEVELS = ("unknown", "warning", "critical")
+UNITS = ("%", "count")
+MAX_FLOAT_PRECISION = 20
 
 
 @dataclass
@@ -137,7 +140,7 @@ def _change_short_output(value: str) -> tuple[re.Pattern[str], str, int]:
     """'pattern~replacement~flags' (Perl s///): $1 / ${1} references, flags g and i."""
     parts = value.split("~")
     if len(parts) < 2:
-        raise CheckError(f"Wrong change-short-output option '{value}'.")
+        raise CheckError(f"Wrong change-short-output option '{echo(value)}'.")
     pattern, replacement, flags = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
     rx = compile_perl(pattern, flags.replace("g", ""), what="--change-short-output")
     replacement = _PERL_GROUP.sub(lambda m: f"\\g<{m.group(1) or m.group(2)}>", replacement.replace("\\", "\\\\"))
@@ -169,7 +172,7 @@ def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
         known |= {"units"}
     for name in options:
         if name not in known and name not in names:
-            raise CheckError(f"Unknown option: --{name}")
+            raise CheckError(f"Unknown option: --{echo(name)}")
 
     s.verbose = _flag(options, "verbose")
     s.output_json = _flag(options, "output-json")
@@ -178,10 +181,15 @@ def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
     s.ignore_perfdata = _flag(options, "output-ignore-perfdata")
     s.ignore_label = _flag(options, "output-ignore-label")
     s.units = options.get("units") or "%"
+    if s.units not in UNITS:
+        raise CheckError(f"Wrong units option '{echo(s.units)}' (use '%' or 'count').")
     precision = options.get("float-precision", "")
     if precision:
-        if not re.fullmatch(r"[0-9]+", precision):
-            raise CheckError(f"Wrong float-precision option '{precision}'.")
+        # Centreon formats with sprintf('%.<n>f'): a negative, fractional or huge precision means nothing.
+        if not re.fullmatch(r"[0-9]{1,2}", precision.strip()) or int(precision) > MAX_FLOAT_PRECISION:
+            raise CheckError(
+                f"Wrong float-precision option '{echo(precision)}' (an integer from 0 to {MAX_FLOAT_PRECISION})."
+            )
         s.float_precision = int(precision)
 
     for name in mode.filters:
@@ -201,7 +209,7 @@ def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
     if "range-perfdata" in options:
         rp = options["range-perfdata"] or "1"
         if rp not in ("0", "1", "2"):
-            raise CheckError(f"Wrong range-perfdata option '{rp}'")
+            raise CheckError(f"Wrong range-perfdata option '{echo(rp)}'")
         s.range_perfdata = int(rp)
     for item in filter(None, re.split(r"[,\s]+", options.get("change-exit", ""))):
         src, _, dst = item.partition("=")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from .echo import echo
 from .result import CheckError
 
 _POSIX = {
@@ -81,9 +82,9 @@ def compile_perl(pattern: str, flags: str = "", *, what: str = "regular expressi
     bits = 0
     for f in flags:
         if f not in _FLAGS:
-            raise CheckError(f"Invalid regular expression flag '{f}' in {what}.")
+            raise CheckError(f"Invalid regular expression flag '{echo(f)}' in {what}.")
         bits |= _FLAGS[f]
     try:
         return re.compile(translate(pattern), bits)
     except re.error as exc:
-        raise CheckError(f"Invalid regular expression in {what} '{pattern}': {exc}.") from None
+        raise CheckError(f"Invalid regular expression in {what} '{echo(pattern)}': {exc}.") from None
