@@ -7,13 +7,14 @@ import json
 import azure.functions as func
 
 from shared.check_service import answer
+from shared.checks.options import query_options
 
 bp = func.Blueprint()
 
 
 @bp.route(route="checks/{plugin}/{mode}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def check(req: func.HttpRequest) -> func.HttpResponse:
-    options = {k: v for k, v in req.params.items() if k != "code"}
+    options = query_options(req.url, req.params)
     result, status = answer(req.route_params["plugin"], req.route_params["mode"], options)
     headers = {"X-Nagios-Exit-Code": str(result.exit_code), "Cache-Control": "no-store"}
     if "application/json" in req.headers.get("Accept", ""):

@@ -9,6 +9,7 @@ import pytest
 
 from shared.checks.result import CheckError, unknown
 from tests.test_check_modes import check, data, health_row, services
+from tests.test_check_o365 import fake_app  # noqa: F401, F811  (a fixture)
 
 ADVISORY_ONLY = [
     health_row("Exchange", "Exchange Online", "serviceDegradation", "EX-7", "advisory", "slow search"),
@@ -177,3 +178,61 @@ def test_concealed_names_message_says_per_mailbox():
     assert "the per-mailbox counters cannot work" in r.short and "mailboxe " not in r.short
     r = check("exchange", "email-activity", data("email_activity", EMAIL, concealed=True), {"filter-counters": ""})
     assert "the per-user counters cannot work" in r.short
+
+
+# --- repeated options: the last value wins (Getopt::Long), over HTTP, the CLI and check_o365 -----------------
+def test_repeated_options_over_http_last_value_wins(served_app):
+    from tests.test_http_checks import get
+
+    base, tenant = served_app
+    url = f"{base}/api/checks/exchange/email-activity?tenant=nobody.example&tenant={tenant}"
+    status, headers, body = get(url + "&warning-active-users=90:&warning-active-users=10:")
+    assert (status, headers["X-Nagios-Exit-Code"]) == (200, "0") and body.startswith("OK: Active users on 2024-01-15 : 2/3")
+    status, headers, body = get(url + "&warning-active-users=10:&warning-active-users=90:")
+    assert headers["X-Nagios-Exit-Code"] == "1" and body.startswith("WARNING: Active users")
+    # an option and its nlabel alias: the one given last wins, wherever the first occurrence was
+    aliases = "&use-new-perfdata=1&warning-total-send-count=1&warning-exchange-users-emails-sent-total-count=5&warning-total-send-count=50"
+    status, headers, body = get(url + aliases)
+    assert headers["X-Nagios-Exit-Code"] == "0", body
+    assert get(f"{base}/api/checks/exchange/email-activity?tenant={tenant}&tenant=nobody.example")[0] == 404
+
+
+def test_repeated_options_on_the_cli_last_value_wins():
+    from shared.cli import parse_check_args
+
+    plugin, mode, options = parse_check_args(
+        ["exchange", "email-activity", "--tenant=a", "--warning-total-send-count=1",
+         "--warning-exchange-users-emails-sent-total-count", "5", "--tenant", "b", "--warning-total-send-count=50"]
+    )  # fmt: skip
+    assert (plugin, mode, options["tenant"]) == ("exchange", "email-activity", "b")
+    assert list(options) == ["warning-exchange-users-emails-sent-total-count", "tenant", "warning-total-send-count"]
+    settings_value = check("exchange", "email-activity", data("email_activity", EMAIL),
+                           {"use-new-perfdata": "1", **{k: v for k, v in options.items() if k != "tenant"}})  # fmt: skip
+    assert settings_value.status == "OK"
+
+
+def test_check_o365_sends_the_last_value_of_a_repeated_option(fake_app):  # noqa: F811
+    from tests.test_check_o365 import run_plugin
+
+    code, out, _ = run_plugin(f"--url={fake_app.url}", "exchange", "email-activity", "--tenant=a", "--warning-x=90:",
+                              "--tenant", "b", "--verbose", "--warning-x=10:")  # fmt: skip
+    assert (code, out) == (0, b"OK: fake\n")
+    ((path, _),) = fake_app.seen
+    assert path == "/api/checks/exchange/email-activity?tenant=b&verbose=1&warning-x=10%3A"
+
+
+def test_check_o365_says_when_it_cuts_an_answer(fake_app):  # noqa: F811
+    from tests.test_check_o365 import run_plugin
+
+    line = b"Mailbox 'user@contoso.com' Used: 1.00 GB, Items: 12\n"
+    body = b"OK: All mailboxes usage are ok | 'used'=1B;;;0;\n" + line * (17 * 1024 * 1024 // len(line))
+    fake_app.reply = (200, {"X-Nagios-Exit-Code": "0"}, body)
+    code, out, _ = run_plugin(f"--url={fake_app.url}", "exchange", "mailbox-usage", "--tenant=a", "--verbose")
+    assert code == 0 and out.startswith(b"OK: All mailboxes usage are ok | 'used'=1B;;;0;\nMailbox ")
+    assert len(out) <= 16 * 1024 * 1024 + 200
+    lines = out.split(b"\n")
+    assert lines[-1] == b"" and lines[-2] == b"check_o365: answer cut at 16 MiB, the rest was not read (narrow the check with a filter or drop --verbose)"
+    assert lines[-3] + b"\n" == line  # only whole lines before the note
+    fake_app.reply = (200, {"X-Nagios-Exit-Code": "0"}, b"OK: " + b"x" * (17 * 1024 * 1024))
+    code, out, _ = run_plugin(f"--url={fake_app.url}", "exchange", "mailbox-usage", "--tenant=a")
+    assert code == 3 and out.startswith(b"UNKNOWN: the answer of http://127.0.0.1:") and b"larger than 16 MiB" in out

@@ -8,6 +8,8 @@ except filter-counters where '' means "all counters" (as in Centreon).
 from __future__ import annotations
 
 import re
+import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .echo import echo
@@ -105,6 +107,20 @@ class Settings:
     def option(self, name: str, default: str = "") -> str:
         value = self.options.get(name)
         return default if value is None or value == "" else value
+
+
+def query_options(url: str, params: Mapping[str, str]) -> dict[str, str]:
+    """Check options from a request's raw query string: a repeated option keeps its last value, in the place
+    of its last occurrence, as Getopt::Long does on Centreon's command line (a parsed `params` mapping keeps
+    the first). `code` (the function key) is never an option."""
+    query = urllib.parse.urlsplit(url or "").query
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True) if query else list(params.items())
+    options: dict[str, str] = {}
+    for name, value in pairs:
+        if name != "code":
+            options.pop(name, None)
+            options[name] = value
+    return options
 
 
 def _flag(options: dict[str, str], name: str) -> bool:
