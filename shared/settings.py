@@ -40,6 +40,10 @@ SETTINGS: dict[str, str] = {
     "MATCH_SUGGESTION_CUTOFF": "Minimum rapidfuzz WRatio score (0-100) of an organization suggestion (default 80)",
     "MATCH_LOCK_SECONDS": "Expiry of the per-tenant matching lock, renewed while a run progresses (default 300)",
     "MATCH_LOCK_WAIT": "Seconds a match waits for another run of the same tenant before retrying later (default 60)",
+    # Check engine limits (shared/checks/limits.py).
+    "CHECK_REGEX_BUDGET_MS": "Milliseconds a check's user patterns may spend in slow matches (over 1 ms each) "
+    "before it answers UNKNOWN (default 250)",
+    "CHECK_DEADLINE_S": "Seconds a check may run before it answers UNKNOWN instead of holding a worker (default 5)",
 }
 
 

@@ -236,3 +236,106 @@ def test_check_o365_says_when_it_cuts_an_answer(fake_app):  # noqa: F811
     fake_app.reply = (200, {"X-Nagios-Exit-Code": "0"}, b"OK: " + b"x" * (17 * 1024 * 1024))
     code, out, _ = run_plugin(f"--url={fake_app.url}", "exchange", "mailbox-usage", "--tenant=a")
     assert code == 3 and out.startswith(b"UNKNOWN: the answer of http://127.0.0.1:") and b"larger than 16 MiB" in out
+
+
+# --- user regexes run under the check's budget; the whole check has a deadline ------------------------------
+EVIL = r"^([a-z.]+){1,50}$"  # backtracks catastrophically on 'firstname.lastname42@...' (the regex engine
+# cuts '^([a-z.]+)+$' short on its own, so the outer repeat is counted here)
+
+
+def tenant_of_users(tenant_id: str, count: int) -> None:
+    from shared.reports.catalog import EMAIL_ACTIVITY
+    from tests.conftest import store_snapshot
+
+    rows = [[f"firstname.lastname{i}@contoso.com", "2024-01-15", 1, 2, 3, 7] for i in range(count)]
+    rows += [[f"firstname.lastname{i}@contoso.com", "2024-01-15", 1, 2, 3, 1] for i in range(0, count, 2)]
+    store_snapshot(tenant_id, EMAIL_ACTIVITY, rows, "2024-01-15")
+
+
+@pytest.fixture
+def five_thousand_users(storage_env, tenant_id):
+    from shared import tenants
+
+    tenants.add(tenants.Tenant(tenant_id, "Contoso", []))
+    tenant_of_users(tenant_id, 5000)
+    return tenant_id
+
+
+def test_evil_filter_over_five_thousand_users_answers_unknown(five_thousand_users):
+    from shared.check_service import answer
+
+    result, status = answer("exchange", "email-activity", {"tenant": five_thousand_users, "filter-user": EVIL})
+    assert (result.exit_code, status) == (3, 200)
+    assert result.text() == "UNKNOWN: filter-user: pattern took longer than 250 ms on this tenant's data \n"
+    # the classic form no longer backtracks (the regex engine cuts it short): an ordinary answer
+    result, _ = answer("exchange", "email-activity", {"tenant": five_thousand_users, "filter-user": r"^([a-z.]+)+$"})
+    assert result.short.startswith("OK: Active users on 2024-01-15 : 0/0")
+
+
+def test_fast_matches_are_free_and_slow_ones_share_one_budget(five_thousand_users, monkeypatch):
+    from shared.check_service import answer
+    from shared.checks import limits
+    from shared.checks.perlre import compile_perl
+
+    monkeypatch.setenv("CHECK_REGEX_BUDGET_MS", "0")
+    ok, _ = answer("exchange", "email-activity", {"tenant": five_thousand_users, "filter-user": "^first"})
+    assert ok.short.startswith("OK: Active users on 2024-01-15 : 2500/5000 (50.00%)")
+    result, _ = answer("exchange", "email-activity", {"tenant": five_thousand_users, "filter-user": EVIL})
+    assert result.text() == "UNKNOWN: filter-user: pattern took longer than 0 ms on this tenant's data \n"
+
+    monkeypatch.setenv("CHECK_REGEX_BUDGET_MS", "250")
+    with limits.scope() as budget, pytest.raises(CheckError) as err:
+        first, second = compile_perl(EVIL, what="--filter-user"), compile_perl(EVIL, what="--filter-mailbox")
+        for _ in range(50):
+            first.search("firstname.lastname42@contoso.com")
+            second.search("firstname.lastname42@contoso.com")
+    assert set(budget.regex_spent) == {"filter-user", "filter-mailbox"} and budget.regex_left <= 0
+    assert err.value.message.endswith(": pattern took longer than 250 ms on this tenant's data")
+
+
+def test_expression_and_change_short_output_patterns_are_budgeted(monkeypatch):
+    monkeypatch.setenv("CHECK_REGEX_BUDGET_MS", "0")
+    with pytest.raises(CheckError) as err:
+        mailboxes({"critical-status": '"%{display}%{display}!" =~ /^([a-z@.]+){1,50}$/'})
+    assert err.value.message == "critical-status: pattern took longer than 0 ms on this tenant's data"
+    with pytest.raises(CheckError) as err:
+        email({"change-short-output": "^([A-Za-z .:0-9-]+){1,50}$~x"})
+    assert err.value.message == "change-short-output: pattern took longer than 0 ms on this tenant's data"
+    assert email({"change-short-output": "Active~Busy"}).short.startswith("OK: Busy users")
+
+
+def test_evil_status_expression_regex_answers_unknown():
+    rows = [{"User Principal Name": f"firstname.lastname{i}@contoso.com", "Last Activity Date": "2024-01-15",
+             "Storage Used (Byte)": 1, "Report Period": 7} for i in range(50)]  # fmt: skip
+    with pytest.raises(CheckError) as err:
+        check("exchange", "mailbox-usage", data("mailbox_usage", rows),
+              {"filter-counters": "status", "critical-status": "%{display} =~ /" + EVIL + "/"})  # fmt: skip
+    assert err.value.message == "critical-status: pattern took longer than 250 ms on this tenant's data"
+
+
+def test_a_check_past_its_deadline_answers_unknown(five_thousand_users, monkeypatch):
+    from shared.check_service import answer
+
+    monkeypatch.setenv("CHECK_DEADLINE_S", "0")
+    result, status = answer("exchange", "email-activity", {"tenant": five_thousand_users, "filter-user": "^first"})
+    assert (result.exit_code, status) == (3, 200)
+    assert result.text() == "UNKNOWN: check took longer than 0 s (CHECK_DEADLINE_S): narrow it with a filter \n"
+    # an unfiltered check reads the stored summary: no loop, no deadline to reach
+    result, _ = answer("exchange", "email-activity", {"tenant": five_thousand_users})
+    assert result.short.startswith("OK: Active users on 2024-01-15 : 2500/5000")
+
+
+def test_huge_counted_repetitions_are_refused_before_compiling():
+    with pytest.raises(CheckError) as err:
+        email({"filter-user": "(?:a{1000}){1000}"})
+    assert err.value.message == "Invalid regular expression in --filter-user '(?:a{1000}){1000}': counted repetitions multiply to more than 100000."
+    assert email({"filter-user": r"^\w{1,64}@\w{2,20}\.com$"}).status == "OK"
+
+
+def test_perl_regex_semantics_kept_under_the_regex_engine():
+    rows = [dict(EMAIL[0]), dict(EMAIL[2]), {**EMAIL[0], "User Principal Name": "Bob.Smith@contoso.com"}]
+    d = data("email_activity", rows)
+    for pattern, active_total in [(r"\Qalice@\E", "1/1"), ("(?<u>alice)@", "1/1"), ("^[[:alpha:]]+\\.", "0/1"),
+                                  ("(?i)^bob", "0/1"), ("contoso\\.com\\z", "1/2"), ("^(?:(?!bob).)*$", "1/2")]:  # fmt: skip
+        r = check("exchange", "email-activity", d, {"filter-user": pattern})
+        assert f": {active_total} (" in r.short, (pattern, r.short)

@@ -33,6 +33,9 @@ CODE_ONLY_SETTINGS = {
     # A PEM *file path*: Flex Consumption cannot load a certificate from Key Vault to a file, so in Azure the app
     # uses the client secret from Key Vault (docs/deployment.md, "Certificate or secret").
     "O365_CLIENT_CERTIFICATE_PATH": "not settable on Flex (file path); Azure uses the Key Vault secret",
+    # Check engine limits: their code defaults are the deployed values; an operator may tune them by hand.
+    "CHECK_REGEX_BUDGET_MS": "tuning knob (code default)",
+    "CHECK_DEADLINE_S": "tuning knob (code default)",
 }
 
 # Settings the Bicep sets that the code does not read: the Functions host and platform read them.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import limits
 from .data import ReportData
 from .echo import echo
 from .evaluate import evaluate, instance_counters_shown
 from .fold import PSEUDONYMIZED, Fold, Metrics, SummaryAccumulator
+from .limits import every
 from .modes import MODES, PLUGIN_ALIASES, resolve
 from .options import Settings, parse_options
 from .output import Output
@@ -69,7 +71,7 @@ def _check_names(spec: AnyMode, settings: Settings, data: ReportData) -> None:
 def _list(spec: ListMode, settings: Settings, data: ReportData) -> Output:
     items: dict[str, str] = {}
     check_urls = spec.pseudonymize_column is not None and not settings.flag("use-pseudonymize")
-    for values in data.load_rows():
+    for values in every(iter(data.load_rows())):
         row = dict(zip(data.columns, values, strict=False))
         if check_urls and not str(row.get(spec.pseudonymize_column) or "").startswith(("http:", "https:")):
             raise ModeExit(PSEUDONYMIZED)
@@ -95,7 +97,7 @@ def _run(spec: AnyMode, settings: Settings, data_for: Callable[[str], ReportData
     if isinstance(spec, ListMode):
         return _list(spec, settings, data)
     if isinstance(spec, CollectionMode):
-        rows = [dict(zip(data.columns, values, strict=False)) for values in data.load_rows()]
+        rows = [dict(zip(data.columns, values, strict=False)) for values in every(iter(data.load_rows()))]
         metrics = spec.build(rows, settings)
         if spec.empty and not metrics.instances:  # type: ignore[attr-defined]
             raise ModeExit(spec.empty)
@@ -111,14 +113,15 @@ def _run(spec: AnyMode, settings: Settings, data_for: Callable[[str], ReportData
 
 def run_check(plugin: str, mode: str, data_for: Callable[[str], ReportData], options: dict[str, str]) -> CheckResult:
     spec = mode_for(plugin, mode)
-    settings = parse_options(spec, options)
-    try:
-        out = _run(spec, settings, data_for)
-    except ModeExit as exc:
-        out = Output()
-        out.add(exc.severity, exc.message)
-    prefix = "o365mon" if spec.plugin == "health" else "cloud::microsoft::office365"
-    return out.result(settings, f"{prefix}::{spec.plugin}::plugin", spec.name)
+    with limits.scope():
+        settings = parse_options(spec, options)
+        try:
+            out = _run(spec, settings, data_for)
+        except ModeExit as exc:
+            out = Output()
+            out.add(exc.severity, exc.message)
+        prefix = "o365mon" if spec.plugin == "health" else "cloud::microsoft::office365"
+        return out.result(settings, f"{prefix}::{spec.plugin}::plugin", spec.name)
 
 
 def summary_accumulators(report_key: str, columns: list[str], refresh_date: str) -> list[SummaryAccumulator]:

@@ -186,8 +186,9 @@ Node = Callable[[Mapping[str, object]], object]
 
 
 class _Parser:
-    def __init__(self, text: str):
+    def __init__(self, text: str, option: str = ""):
         self.text = text
+        self.option = option or "status expression"
         self.tokens = _tokenize(text)
         self.i = 0
         self.depth = 0
@@ -304,15 +305,17 @@ class _Parser:
             source = _Interpolated(body)
             self.variables.extend(source.names())
             if not source.names():
-                compiled = compile_perl(body, flags, what=f"expression '{echo(self.text)}'")
+                compiled = compile_perl(body, flags, what=f"expression '{echo(self.text)}'", option=self.option)
                 pattern: Node = lambda v: compiled  # noqa: E731
             else:
                 pattern = lambda v: compile_perl(  # noqa: E731
-                    source.render(v), flags, what=f"expression '{echo(self.text)}'"
+                    source.render(v), flags, what=f"expression '{echo(self.text)}'", option=self.option
                 )
         else:
             rhs = self.unary()
-            pattern = lambda v: compile_perl(to_string(rhs(v)), "", what=f"expression '{echo(self.text)}'")  # noqa: E731
+            pattern = lambda v: compile_perl(  # noqa: E731
+                to_string(rhs(v)), "", what=f"expression '{echo(self.text)}'", option=self.option
+            )
         negate = op == "!~"
         return lambda v: (pattern(v).search(to_string(node(v))) is None) == negate
 
@@ -439,7 +442,7 @@ def parse_expression(text: str, variables: Iterable[str] | None = None, option: 
     """Parse `text`; with `variables`, any other %{name} is an error. '' gives a disabled expression."""
     if text is None or text.strip() == "":
         return Expression(text or "", None)
-    parser = _Parser(text)
+    parser = _Parser(text, option)
     node = parser.parse()
     if variables is not None:
         allowed = list(variables)

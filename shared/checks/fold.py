@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .expressions import to_number
+from .limits import every
 from .result import ModeExit
 from .spec import ReportMode
 
@@ -104,7 +105,7 @@ class Fold:
                 sums[key] += value if isinstance(value, int | float) else to_number(value)
 
     def add_all(self, rows: Iterable[Sequence]) -> Fold:
-        for row in rows:
+        for row in every(iter(rows)):
             self.add(row)
         return self
 
