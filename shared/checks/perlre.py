@@ -39,13 +39,46 @@ FAST_S = 0.001  # a match that takes longer is a slow one (see BoundedPattern)
 _COUNTED = re.compile(r"\{([0-9]+)(?:,([0-9]*))?\}")  # an escaped brace counts too: harmless
 
 
+def without_repetition(translated: str) -> bool:
+    """True for a pattern no match of which can backtrack without bound: no quantifier (* + ? {n}), no
+    recursion or conditional, and few alternatives inside groups (their combinations multiply). Each match
+    attempt is then bounded by the pattern's own size, so it needs no timeout: most monitoring filters
+    ('^ceo@', 'contoso\\.com$', 'alice|bob') are of this kind, and a timeout costs microseconds per row."""
+    i, n, bars, groups = 0, len(translated), 0, False
+    while i < n:
+        c = translated[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c in "*+{":
+            return False
+        if c == "?":
+            if i == 0 or translated[i - 1] != "(":
+                return False
+            after = translated[i + 1 : i + 3]
+            if after[:1] in ("R", "&", "+", "(", "") or after[:1].isdigit() or after in ("P>",) or (
+                after[:1] == "-" and after[1:2].isdigit()
+            ):
+                return False
+        elif c == "(":
+            groups = True
+        elif c == "|":
+            bars += 1
+        i += 1
+    return not groups or bars <= 8
+
+
 class BoundedPattern:
     """A compiled user pattern whose matches are paid from the check's regex budget (shared/checks/limits.py)."""
 
-    __slots__ = ("_rx", "option", "pattern")
+    __slots__ = ("_rx", "option", "pattern", "search", "sub")
 
-    def __init__(self, rx: regex.Pattern, option: str):
+    def __init__(self, rx: regex.Pattern, option: str, linear: bool = False):
         self._rx, self.option, self.pattern = rx, option, rx.pattern
+        if linear:  # nothing to bound: the engine's own methods, at full speed
+            self.search, self.sub = rx.search, rx.sub
+        else:
+            self.search, self.sub = self._bounded_search, self._bounded_sub
 
     def _run(self, method, *args, **kwargs):  # noqa: ANN001, ANN202
         # Nearly every match takes microseconds: it runs holding the GIL (releasing and re-taking it per row
@@ -70,10 +103,10 @@ class BoundedPattern:
             limits.regex_left -= elapsed
             limits.regex_spent[self.option] = limits.regex_spent.get(self.option, 0.0) + elapsed
 
-    def search(self, text: str) -> regex.Match | None:
+    def _bounded_search(self, text: str) -> regex.Match | None:
         return self._run(self._rx.search, text)
 
-    def sub(self, replacement: str, text: str, count: int = 0) -> str:
+    def _bounded_sub(self, replacement: str, text: str, count: int = 0) -> str:
         return self._run(self._rx.sub, replacement, text, count=count)
 
 
@@ -148,4 +181,4 @@ def compile_perl(
         rx = regex.compile(translated, bits | regex.VERSION0)
     except (regex.error, OverflowError, RecursionError) as exc:
         raise CheckError(f"Invalid regular expression in {what} '{echo(pattern)}': {exc}.") from None
-    return BoundedPattern(rx, option or what.lstrip("-"))
+    return BoundedPattern(rx, option or what.lstrip("-"), without_repetition(translated))
