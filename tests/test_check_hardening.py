@@ -339,3 +339,57 @@ def test_perl_regex_semantics_kept_under_the_regex_engine():
                                   ("(?i)^bob", "0/1"), ("contoso\\.com\\z", "1/2"), ("^(?:(?!bob).)*$", "1/2")]:  # fmt: skip
         r = check("exchange", "email-activity", d, {"filter-user": pattern})
         assert f": {active_total} (" in r.short, (pattern, r.short)
+
+
+def test_patterns_without_repetition_skip_the_timeout_and_others_do_not():
+    from shared.checks.perlre import translate, without_repetition
+
+    linear = ["^ceo@", r"contoso\.com$", "alice|bob", "(?i)^bob", r"\Qa*b\E", "(?<n>a)\\k<n>", "(?<=a)b", "(a|b)@(c|d)"]
+    bounded = ["^a*", "a+", "x{2}", "a?", "[*]", "(?R)", "(a(?1))", "(?(1)a|b)", "(a|b)(c|d)(e|f)(g|h)(i|j)(k|l)(m|n)(o|p)(q|r)"]
+    assert [p for p in linear if not without_repetition(translate(p))] == []
+    assert [p for p in bounded if without_repetition(translate(p))] == []
+
+
+# --- a check whose filters leave nothing to show never prints an empty 'OK:  ' --------------------------------
+def test_filters_matching_nothing_say_so():
+    r = mailboxes({"filter-mailbox": "^nobody@", "verbose": "1"})
+    assert (r.text(), r.exit_code) == ("UNKNOWN: No active mailbox found (--filter-mailbox '^nobody@'). \n", 3)
+    r = mailboxes({"filter-counters": "nothing"})
+    assert r.text() == "UNKNOWN: No counter selected (--filter-counters 'nothing'). \n"
+    r = mailboxes({"filter-counters-block": "mailboxes"})
+    assert r.text() == "UNKNOWN: No counter selected (--filter-counters 'status', --filter-counters-block 'mailboxes'). \n"
+    r = check("exchange", "email-activity", data("email_activity", EMAIL), {"filter-user": "^x|y\n", "filter-counters": "^send"})
+    assert r.text() == "UNKNOWN: No active user found (--filter-user '^x\\x7cy\\n'). \n"
+    # --change-exit applies to it as to any UNKNOWN of a mode
+    assert mailboxes({"filter-mailbox": "^nobody@", "change-exit": "unknown=ok"}).exit_code == 0
+
+
+def test_counters_that_are_shown_keep_centreon_output_when_nothing_matches():
+    # Centreon's own behaviour where it has one: the active and total counters, at 0/0
+    assert email({"filter-user": "^nobody"}).short == (
+        "OK: Active users on 2024-01-15 : 0/0 (0.00%) - Total (active users) Send Count: 0, Receive Count: 0, Read Count: 0 "
+    )
+    r = check("exchange", "mailbox-usage", data("mailbox_usage", []), {})
+    assert r.short.startswith("OK: Active mailboxes on 2024-01-15 : 0/0 (0.00%)")
+
+
+def test_readme_example_prints_something_meaningful(storage_env, tenant_id):
+    from shared import tenants
+    from shared.check_service import answer
+    from shared.reports.catalog import MAILBOX_USAGE
+    from tests.conftest import store_snapshot
+
+    tenants.add(tenants.Tenant(tenant_id, "Contoso", []))
+    rows = [["ceo@contoso.com", "2024-01-15", 10 * 1024**3, 49 * 1024**3, 50 * 1024**3, 100 * 1024**3, 1500, 7],
+            ["cfo@contoso.com", "2024-01-02", 1024**3, 49 * 1024**3, 50 * 1024**3, 100 * 1024**3, 10, 7]]  # fmt: skip
+    store_snapshot(tenant_id, MAILBOX_USAGE, rows, "2024-01-15")
+    options = {"tenant": tenant_id, "filter-counters": "status", "verbose": "1"}
+    result, _ = answer("exchange", "mailbox-usage", {**options, "filter-mailbox": "^ceo@"})
+    assert result.text() == (
+        "OK: Mailbox 'ceo@contoso.com' Used: 10.00 GB Issue Warning Quota: 49.00 GB Prohibit Send Quota: 50.00 GB "
+        "Prohibit Send/Receive Quota: 100.00 GB | 'used'=10737418240B;;;0;\n"
+        "Mailbox 'ceo@contoso.com' Used: 10.00 GB Issue Warning Quota: 49.00 GB Prohibit Send Quota: 50.00 GB "
+        "Prohibit Send/Receive Quota: 100.00 GB\n"
+    )
+    result, _ = answer("exchange", "mailbox-usage", {**options, "filter-mailbox": "^cfo@"})  # inactive on the date
+    assert result.text() == "UNKNOWN: No active mailbox found (--filter-mailbox '^cfo@'). \n"

@@ -91,6 +91,28 @@ def _list(spec: ListMode, settings: Settings, data: ReportData) -> Output:
     return out
 
 
+def _nothing_shown(spec: AnyMode, settings: Settings, metrics: Metrics) -> str:
+    """Why a check has nothing to print (Centreon prints an empty 'OK: ' then): the message of its UNKNOWN."""
+    block = getattr(spec, "instances", None)
+    if block is not None and not metrics.instances and instance_counters_shown(spec, settings):
+        what = singular(block.name)
+        if isinstance(spec, ReportMode):
+            what = f"active {what}"  # per-instance counters are only kept for active users, mailboxes, sites
+        given = [f"--{name} '{echo(settings.options[name])}'" for name in {**settings.filters, **settings.excludes}]
+        return f"No {what} found" + (f" ({', '.join(given)})." if given else ".")
+    shown = settings.options.get("filter-counters", getattr(spec, "filter_counters_default", ""))
+    blocks = settings.options.get("filter-counters-block", "")
+    reasons = [f"--filter-counters '{echo(shown)}'"] + ([f"--filter-counters-block '{echo(blocks)}'"] if blocks else [])
+    return f"No counter selected ({', '.join(reasons)})."
+
+
+def _evaluated(spec: AnyMode, settings: Settings, metrics: Metrics) -> Output:
+    out = evaluate(spec, settings, metrics)  # type: ignore[arg-type]
+    if not any(out.buckets.values()):
+        raise ModeExit(_nothing_shown(spec, settings, metrics))
+    return out
+
+
 def _run(spec: AnyMode, settings: Settings, data_for: Callable[[str], ReportData]) -> Output:
     data = data_for(spec.report)
     _check_names(spec, settings, data)
@@ -101,14 +123,14 @@ def _run(spec: AnyMode, settings: Settings, data_for: Callable[[str], ReportData
         metrics = spec.build(rows, settings)
         if spec.empty and not metrics.instances:  # type: ignore[attr-defined]
             raise ModeExit(spec.empty)
-        return evaluate(spec, settings, metrics)  # type: ignore[arg-type]
+        return _evaluated(spec, settings, metrics)
     summary = data.summaries.get(spec.key) if data.summaries else None
     if summary is not None and not settings.filters and not instance_counters_shown(spec, settings):
         metrics = Metrics.from_summary(summary, data.refresh_date)
     else:
         fold = Fold(spec, data.columns, data.refresh_date, settings.filters, True, settings.flag("use-pseudonymize"))
         metrics = fold.add_all(data.load_rows()).result()
-    return evaluate(spec, settings, metrics)
+    return _evaluated(spec, settings, metrics)
 
 
 def run_check(plugin: str, mode: str, data_for: Callable[[str], ReportData], options: dict[str, str]) -> CheckResult:
