@@ -393,3 +393,17 @@ def test_readme_example_prints_something_meaningful(storage_env, tenant_id):
     )
     result, _ = answer("exchange", "mailbox-usage", {**options, "filter-mailbox": "^cfo@"})  # inactive on the date
     assert result.text() == "UNKNOWN: No active mailbox found (--filter-mailbox '^cfo@'). \n"
+
+
+def test_forged_lines_over_http_come_back_escaped_with_400(served_app):
+    from tests.test_http_checks import get
+
+    base, tenant = served_app
+    url = f"{base}/api/checks/exchange/email-activity?tenant={tenant}"
+    status, headers, body = get(url + "&warning-active-users=5%0AOK:%20fake%7C'x'=1%00")
+    assert (status, headers["X-Nagios-Exit-Code"]) == (400, "3")
+    assert body == "UNKNOWN: Wrong warning-active-users threshold '5\\nOK: fake\\x7c'x'=1\\x00'. \n"
+    status, _, body = get(url + "&bogus%0ACRITICAL:%20x%7Cy=1=1")
+    assert (status, body) == (400, "UNKNOWN: Unknown option: --bogus\\nCRITICAL: x\\x7cy \n")
+    status, _, body = get(url + "&units=bogus")
+    assert (status, body) == (400, "UNKNOWN: Wrong units option 'bogus' (use '%' or 'count'). \n")

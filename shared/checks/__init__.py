@@ -21,6 +21,10 @@ CENTREON_BUGS_FIXED: list[str] = [
     "Thresholds follow the Nagios plugin guidelines strictly: Centreon accepted a bare '@' and a range whose "
     "start is above its end ('10:5'), which then alerted on every value, and died on a bound too large for a "
     "double; o365mon answers 'UNKNOWN: Wrong <label> threshold '<value>'.' for each.",
+    "When filters and --filter-counters left nothing to print, Centreon printed an empty 'OK: '; o365mon answers "
+    "'UNKNOWN: No active mailbox found (--filter-mailbox ...).' or 'UNKNOWN: No counter selected (...).'.",
+    "Centreon echoes option values as typed in its error messages, so a newline or '|' in a value forged a "
+    "second line or perfdata; o365mon shows such values escaped and cut at 80 characters.",
     "list-services --filter-name was documented but filtered nothing (the code read another option); it filters.",
     "onedrive list-sites keyed its items by 'Site Id', a column the OneDrive report does not have, so every site "
     "collapsed into one line; o365mon keys them by the site URL.",
