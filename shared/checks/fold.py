@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .expressions import to_number
 from .limits import every
+from .perlre import BoundedPattern
 from .result import ModeExit
 from .spec import ReportMode
 
@@ -47,7 +48,7 @@ class Fold:
         mode: ReportMode,
         columns: Sequence[str],
         refresh_date: str,
-        filters: dict[str, re.Pattern[str]] | None = None,
+        filters: dict[str, BoundedPattern] | None = None,
         keep_instances: bool = True,
         use_pseudonymize: bool = False,
     ):

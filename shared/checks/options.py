@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .echo import echo
 from .expressions import Expression, parse_expression
-from .perlre import compile_perl
+from .perlre import BoundedPattern, compile_perl
 from .ranges import Range, parse_range
 from .result import EXIT_CODES, CheckError
 from .spec import AnyMode, Counter, InstanceBlock, MultiBlock, StatusCounter
@@ -77,18 +77,18 @@ class Settings:
     verbose: bool = False
     new_perfdata: bool = False
     units: str = "%"
-    filters: dict[str, re.Pattern[str]] = field(default_factory=dict)  # filter option -> regex
-    excludes: dict[str, re.Pattern[str]] = field(default_factory=dict)  # exclude option -> regex
+    filters: dict[str, BoundedPattern] = field(default_factory=dict)  # filter option -> regex
+    excludes: dict[str, BoundedPattern] = field(default_factory=dict)  # exclude option -> regex
     options: dict[str, str] = field(default_factory=dict)  # every option as given (mode options read here)
     output_json: bool = False
-    change_short_output: list[tuple[re.Pattern[str], str, int]] = field(default_factory=list)
-    filter_counters: re.Pattern[str] | None = None  # None: all counters
-    filter_counters_block: re.Pattern[str] | None = None
+    change_short_output: list[tuple[BoundedPattern, str, int]] = field(default_factory=list)
+    filter_counters: BoundedPattern | None = None  # None: all counters
+    filter_counters_block: BoundedPattern | None = None
     thresholds: dict[str, Range | None] = field(default_factory=dict)  # 'warning-<thlabel>' -> range
     thlabels: dict[str, str] = field(default_factory=dict)  # counter label -> threshold label
     statuses: dict[str, dict[str, Expression]] = field(default_factory=dict)  # label -> level -> expression
-    filter_perfdata: re.Pattern[str] | None = None
-    filter_uom: re.Pattern[str] | None = None
+    filter_perfdata: BoundedPattern | None = None
+    filter_uom: BoundedPattern | None = None
     range_perfdata: int = 0
     ignore_perfdata: bool = False
     ignore_label: bool = False
@@ -127,7 +127,7 @@ def _flag(options: dict[str, str], name: str) -> bool:
     return name in options and str(options[name]).strip().lower() not in _OFF
 
 
-def _regex(options: dict[str, str], name: str) -> re.Pattern[str] | None:
+def _regex(options: dict[str, str], name: str) -> BoundedPattern | None:
     value = options.get(name)
     if value is None or value == "":
         return None
@@ -152,7 +152,7 @@ def mode_counters(mode: AnyMode) -> list[tuple[object, str]]:
 _PERL_GROUP = re.compile(r"\$(\d+)|\$\{(\d+)\}")
 
 
-def _change_short_output(value: str) -> tuple[re.Pattern[str], str, int]:
+def _change_short_output(value: str) -> tuple[BoundedPattern, str, int]:
     """'pattern~replacement~flags' (Perl s///): $1 / ${1} references, flags g and i."""
     parts = value.split("~")
     if len(parts) < 2:
