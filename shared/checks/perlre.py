@@ -56,8 +56,11 @@ def without_repetition(translated: str) -> bool:
             if i == 0 or translated[i - 1] != "(":
                 return False
             after = translated[i + 1 : i + 3]
-            if after[:1] in ("R", "&", "+", "(", "") or after[:1].isdigit() or after in ("P>",) or (
-                after[:1] == "-" and after[1:2].isdigit()
+            if (
+                after[:1] in ("R", "&", "+", "(", "")
+                or after[:1].isdigit()
+                or after in ("P>",)
+                or (after[:1] == "-" and after[1:2].isdigit())
             ):
                 return False
         elif c == "(":
