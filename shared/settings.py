@@ -43,7 +43,7 @@ SETTINGS: dict[str, str] = {
     # Check engine limits (shared/checks/limits.py).
     "CHECK_REGEX_BUDGET_MS": "Milliseconds a check's user patterns may spend in slow matches (over 1 ms each) "
     "before it answers UNKNOWN (default 250)",
-    "CHECK_DEADLINE_S": "Seconds a check may run before it answers UNKNOWN instead of holding a worker (default 5)",
+    "CHECK_DEADLINE_S": "Seconds a check may run before it answers UNKNOWN instead of holding a worker (default 10)",
 }
 
 

@@ -20,7 +20,8 @@ from shared import settings
 from .result import CheckError
 
 DEFAULT_REGEX_BUDGET_MS = 250
-DEFAULT_DEADLINE_S = 5.0
+DEFAULT_DEADLINE_S = 10.0  # above the heaviest legitimate check (every quota of 100,000 mailboxes: ~2 s,
+# 5 s on a loaded host), below check_o365's 15 s --http-timeout so the reason reaches the poller
 EVERY = 256  # rows or instances between two looks at the clock
 
 
