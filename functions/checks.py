@@ -6,6 +6,7 @@ import azure.functions as func
 
 from functions.http_errors import check_response, check_route
 from shared.check_service import answer
+from shared.checks.options import query_options
 
 bp = func.Blueprint()
 
@@ -13,6 +14,6 @@ bp = func.Blueprint()
 @bp.route(route="checks/{plugin}/{mode}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @check_route
 def check(req: func.HttpRequest) -> func.HttpResponse:
-    options = {k: v for k, v in req.params.items() if k != "code"}
+    options = query_options(req.url, req.params)
     result, status = answer(req.route_params["plugin"], req.route_params["mode"], options)
     return check_response(result.text(), result.exit_code, status, req, result.to_json())

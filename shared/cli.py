@@ -33,6 +33,7 @@ def parse_check_args(argv: list[str]) -> tuple[str, str, dict[str, str]]:
                     i += 1
                 else:
                     value = "1"
+            options.pop(name, None)  # the last occurrence wins, in its position (Getopt::Long)
             options[name] = value
         else:
             positional.append(arg)

@@ -42,6 +42,10 @@ SETTINGS: dict[str, str] = {
     "MATCH_LOCK_WAIT": "Seconds a match waits for another run of the same tenant before retrying later (default 60)",
     "ITGLUE_API_URL": "IT Glue API base URL of the account's region (default https://api.itglue.com; or EU, AU)",
     "ITGLUE_API_KEY": "IT Glue API key, sent only as the x-api-key header (a Key Vault reference in Azure)",
+    # Check engine limits (shared/checks/limits.py).
+    "CHECK_REGEX_BUDGET_MS": "Milliseconds a check's user patterns may spend in slow matches (over 1 ms each) "
+    "before it answers UNKNOWN (default 250)",
+    "CHECK_DEADLINE_S": "Seconds a check may run before it answers UNKNOWN instead of holding a worker (default 10)",
 }
 
 

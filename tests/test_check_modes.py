@@ -298,9 +298,9 @@ def test_service_with_only_resolved_issues_keeps_its_status():
     assert r.short == "CRITICAL: Service 'Microsoft Teams' status".replace("Microsoft Teams", "Exchange Online") + (
         " is 'serviceRestored' [issue: Incident, EX-1, 2025-09-30T07:15:00Z, fixed] "
     )
-    # all issues filtered by classification: the service instance remains, with '-' issue fields
+    # all open issues excluded by classification: the service is not shown, as in Centreon
     r = services({"exclude-classification": "Incident|advisory", "include-service-name": "Teams"})
-    assert r.text() == "CRITICAL: Service 'Microsoft Teams' status is 'serviceDegradation' [issue: -, -, -, -] \n"
+    assert r.text() == "UNKNOWN: No services found. \n"
     assert any("all resolved" in bug for bug in CENTREON_BUGS_FIXED)
 
 

@@ -14,9 +14,17 @@ CENTREON_BUGS_FIXED: list[str] = [
     "Status expressions are parsed by a safe parser instead of Perl eval: a syntax error or an unknown "
     "%{variable} is reported up front as UNKNOWN with the position, instead of a Perl error (or a silent "
     "undefined value) at evaluation time.",
-    "service-status: a service whose issues are all resolved (--exclude-resolved) or filtered out by the "
-    "classification filters vanished from Centreon's output; o365mon keeps one instance with the service status "
-    "and issue fields '-' (classification filters apply to it as to a service without issues).",
+    "service-status: a service whose issues are all resolved (--exclude-resolved) vanished from Centreon's "
+    "output; o365mon keeps one instance with the service status and issue fields '-' (classification filters "
+    "apply to it as to a service without issues). A service whose open issues are all excluded by the "
+    "classification filters is not shown, as in Centreon.",
+    "Thresholds follow the Nagios plugin guidelines strictly: Centreon accepted a bare '@' and a range whose "
+    "start is above its end ('10:5'), which then alerted on every value, and died on a bound too large for a "
+    "double; o365mon answers 'UNKNOWN: Wrong <label> threshold '<value>'.' for each.",
+    "When filters and --filter-counters left nothing to print, Centreon printed an empty 'OK: '; o365mon answers "
+    "'UNKNOWN: No active mailbox found (--filter-mailbox ...).' or 'UNKNOWN: No counter selected (...).'.",
+    "Centreon echoes option values as typed in its error messages, so a newline or '|' in a value forged a "
+    "second line or perfdata; o365mon shows such values escaped and cut at 80 characters.",
     "list-services --filter-name was documented but filtered nothing (the code read another option); it filters.",
     "onedrive list-sites keyed its items by 'Site Id', a column the OneDrive report does not have, so every site "
     "collapsed into one line; o365mon keys them by the site URL.",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import limits
 from .data import ReportData
+from .echo import echo
 from .evaluate import evaluate, instance_counters_shown
 from .fold import PSEUDONYMIZED, Fold, Metrics, SummaryAccumulator
+from .limits import every
 from .modes import MODES, PLUGIN_ALIASES, resolve
 from .options import Settings, parse_options
 from .output import Output
@@ -27,12 +30,17 @@ def concealed_message(report: str, need: str) -> str:
     return f"Report '{report}' has concealed user, group and site names, so {need} cannot work: {CONCEALED_SETTING}."
 
 
+def singular(name: str) -> str:
+    """'mailboxes' -> 'mailbox', 'users' -> 'user' (instance block names)."""
+    return name[:-2] if name.endswith(("xes", "sses")) else name.removesuffix("s")
+
+
 def mode_for(plugin: str, mode: str) -> AnyMode:
     spec = resolve(plugin, mode)
     if spec is None:
         if plugin.strip().lower() not in PLUGIN_ALIASES:
-            raise CheckError(f"Unknown plugin '{plugin}'.", http_status=404)
-        raise CheckError(f"Unknown mode '{mode}' for plugin '{plugin}'.", http_status=404)
+            raise CheckError(f"Unknown plugin '{echo(plugin)}'.", http_status=404)
+        raise CheckError(f"Unknown mode '{echo(mode)}' for plugin '{echo(plugin)}'.", http_status=404)
     return spec
 
 
@@ -45,7 +53,7 @@ def _names_needed(spec: AnyMode, settings: Settings) -> str | None:
     if settings.filters:
         return " / ".join(f"--{name}" for name in settings.filters)
     if instance_counters_shown(spec, settings):
-        return f"the per-{spec.instances.name.rstrip('s')} counters"  # type: ignore[union-attr]
+        return f"the per-{singular(spec.instances.name)} counters"  # type: ignore[union-attr]
     return None
 
 
@@ -63,7 +71,7 @@ def _check_names(spec: AnyMode, settings: Settings, data: ReportData) -> None:
 def _list(spec: ListMode, settings: Settings, data: ReportData) -> Output:
     items: dict[str, str] = {}
     check_urls = spec.pseudonymize_column is not None and not settings.flag("use-pseudonymize")
-    for values in data.load_rows():
+    for values in every(iter(data.load_rows())):
         row = dict(zip(data.columns, values, strict=False))
         if check_urls and not str(row.get(spec.pseudonymize_column) or "").startswith(("http:", "https:")):
             raise ModeExit(PSEUDONYMIZED)
@@ -83,36 +91,59 @@ def _list(spec: ListMode, settings: Settings, data: ReportData) -> Output:
     return out
 
 
+def _nothing_shown(spec: AnyMode, settings: Settings, metrics: Metrics) -> str:
+    """Why a check has nothing to print (Centreon prints an empty 'OK: ' then): the message of its UNKNOWN."""
+    block = getattr(spec, "instances", None)
+    if block is not None and not metrics.instances and instance_counters_shown(spec, settings):
+        what = singular(block.name)
+        if isinstance(spec, ReportMode):
+            what = f"active {what}"  # per-instance counters are only kept for active users, mailboxes, sites
+        given = [f"--{name} '{echo(settings.options[name])}'" for name in {**settings.filters, **settings.excludes}]
+        return f"No {what} found" + (f" ({', '.join(given)})." if given else ".")
+    shown = settings.options.get("filter-counters", getattr(spec, "filter_counters_default", ""))
+    blocks = settings.options.get("filter-counters-block", "")
+    reasons = [f"--filter-counters '{echo(shown)}'"] + ([f"--filter-counters-block '{echo(blocks)}'"] if blocks else [])
+    return f"No counter selected ({', '.join(reasons)})."
+
+
+def _evaluated(spec: AnyMode, settings: Settings, metrics: Metrics) -> Output:
+    out = evaluate(spec, settings, metrics)  # type: ignore[arg-type]
+    if not any(out.buckets.values()):
+        raise ModeExit(_nothing_shown(spec, settings, metrics))
+    return out
+
+
 def _run(spec: AnyMode, settings: Settings, data_for: Callable[[str], ReportData]) -> Output:
     data = data_for(spec.report)
     _check_names(spec, settings, data)
     if isinstance(spec, ListMode):
         return _list(spec, settings, data)
     if isinstance(spec, CollectionMode):
-        rows = [dict(zip(data.columns, values, strict=False)) for values in data.load_rows()]
+        rows = [dict(zip(data.columns, values, strict=False)) for values in every(iter(data.load_rows()))]
         metrics = spec.build(rows, settings)
         if spec.empty and not metrics.instances:  # type: ignore[attr-defined]
             raise ModeExit(spec.empty)
-        return evaluate(spec, settings, metrics)  # type: ignore[arg-type]
+        return _evaluated(spec, settings, metrics)
     summary = data.summaries.get(spec.key) if data.summaries else None
     if summary is not None and not settings.filters and not instance_counters_shown(spec, settings):
         metrics = Metrics.from_summary(summary, data.refresh_date)
     else:
         fold = Fold(spec, data.columns, data.refresh_date, settings.filters, True, settings.flag("use-pseudonymize"))
         metrics = fold.add_all(data.load_rows()).result()
-    return evaluate(spec, settings, metrics)
+    return _evaluated(spec, settings, metrics)
 
 
 def run_check(plugin: str, mode: str, data_for: Callable[[str], ReportData], options: dict[str, str]) -> CheckResult:
     spec = mode_for(plugin, mode)
-    settings = parse_options(spec, options)
-    try:
-        out = _run(spec, settings, data_for)
-    except ModeExit as exc:
-        out = Output()
-        out.add(exc.severity, exc.message)
-    prefix = "o365mon" if spec.plugin == "health" else "cloud::microsoft::office365"
-    return out.result(settings, f"{prefix}::{spec.plugin}::plugin", spec.name)
+    with limits.scope():
+        settings = parse_options(spec, options)
+        try:
+            out = _run(spec, settings, data_for)
+        except ModeExit as exc:
+            out = Output()
+            out.add(exc.severity, exc.message)
+        prefix = "o365mon" if spec.plugin == "health" else "cloud::microsoft::office365"
+        return out.result(settings, f"{prefix}::{spec.plugin}::plugin", spec.name)
 
 
 def summary_accumulators(report_key: str, columns: list[str], refresh_date: str) -> list[SummaryAccumulator]:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 
 from .fold import Metrics
+from .limits import every
 from .options import Settings
 from .output import Output, most_critical
 from .perfdata import label as perf_label
@@ -250,7 +251,7 @@ def run_instances(
     emit = emit or _Emitter(out)
     multiple = len(instances) > 1
     any_counter = False
-    for key in sorted(instances):
+    for key in every(iter(sorted(instances))):
         values = instances[key]
         instance = None
         if multiple or multiple_parent or settings.new_perfdata:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from .echo import echo
 from .perlre import compile_perl
 from .result import CheckError, perl_number
 
@@ -22,6 +23,9 @@ _VAR = re.compile(r"%\{(.*?)\}")
 _WORD_OPS = {"eq", "ne", "lt", "gt", "le", "ge", "and", "or", "not"}
 _SYMBOL_OPS = ("=~", "!~", "==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "(", ")", "+", "-", "*", "/")
 _CLOSING = {"{": "}", "(": ")", "[": "]", "<": ">"}
+# Parentheses and unary operators nest by recursion; beyond this an expression is refused up front (Python's
+# own recursion limit would otherwise end the check with a RecursionError).
+MAX_DEPTH = 32
 
 
 def to_number(value: object) -> float | int:
@@ -100,7 +104,7 @@ def _tokenize(text: str) -> list[Token]:
                 while i < n and text[i].isspace():
                     i += 1
                 if i >= n:
-                    raise CheckError(f"Syntax error in expression '{text}': unterminated regex.")
+                    raise CheckError(f"Syntax error in expression '{echo(text)}': unterminated regex.")
             delim = text[i]
             close = _CLOSING.get(delim, delim)
             j = i + 1
@@ -116,7 +120,7 @@ def _tokenize(text: str) -> list[Token]:
                 body.append(text[j])
                 j += 1
             if j >= n:
-                raise CheckError(f"Syntax error in expression '{text}': unterminated regex at position {start}.")
+                raise CheckError(f"Syntax error in expression '{echo(text)}': unterminated regex at position {start}.")
             j += 1
             flags_start = j
             while j < n and text[j].isalpha():
@@ -127,7 +131,7 @@ def _tokenize(text: str) -> list[Token]:
         if c == "%" and text.startswith("%{", i):
             end = text.find("}", i + 2)
             if end < 0:
-                raise CheckError(f"Syntax error in expression '{text}': unterminated %{{ at position {i}.")
+                raise CheckError(f"Syntax error in expression '{echo(text)}': unterminated %{{ at position {i}.")
             tokens.append(Token("var", text[i + 2 : end], i))
             i = end + 1
             continue
@@ -146,7 +150,7 @@ def _tokenize(text: str) -> list[Token]:
                 buf.append(text[j])
                 j += 1
             if j >= n:
-                raise CheckError(f"Syntax error in expression '{text}': unterminated string at position {i}.")
+                raise CheckError(f"Syntax error in expression '{echo(text)}': unterminated string at position {i}.")
             tokens.append(Token("str", "".join(buf), i))
             i = j + 1
             continue
@@ -161,7 +165,9 @@ def _tokenize(text: str) -> list[Token]:
             m = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").match(text, i)
             word = m.group(0)
             if word not in _WORD_OPS:
-                raise CheckError(f"Syntax error in expression '{text}': unexpected '{word}' at position {i}.")
+                raise CheckError(
+                    f"Syntax error in expression '{echo(text)}': unexpected '{echo(word, 20)}' at position {i}."
+                )
             tokens.append(Token("op", word, i))
             i = m.end()
             continue
@@ -171,7 +177,7 @@ def _tokenize(text: str) -> list[Token]:
                 i += len(op)
                 break
         else:
-            raise CheckError(f"Syntax error in expression '{text}': unexpected '{c}' at position {i}.")
+            raise CheckError(f"Syntax error in expression '{echo(text)}': unexpected '{echo(c)}' at position {i}.")
     tokens.append(Token("end", None, n))
     return tokens
 
@@ -180,10 +186,12 @@ Node = Callable[[Mapping[str, object]], object]
 
 
 class _Parser:
-    def __init__(self, text: str):
+    def __init__(self, text: str, option: str = ""):
         self.text = text
+        self.option = option or "status expression"
         self.tokens = _tokenize(text)
         self.i = 0
+        self.depth = 0
         self.variables: list[str] = []
 
     def peek(self) -> Token:
@@ -198,8 +206,19 @@ class _Parser:
 
     def fail(self, what: str) -> CheckError:
         tok = self.peek()
-        found = "end of expression" if tok.kind == "end" else f"'{self.text[tok.pos : tok.pos + 10]}'"
-        return CheckError(f"Syntax error in expression '{self.text}': {what}, found {found} at position {tok.pos}.")
+        found = "end of expression" if tok.kind == "end" else f"'{echo(self.text[tok.pos : tok.pos + 10])}'"
+        return CheckError(
+            f"Syntax error in expression '{echo(self.text)}': {what}, found {found} at position {tok.pos}."
+        )
+
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            tok = self.peek()
+            raise CheckError(
+                f"Syntax error in expression '{echo(self.text)}': nested deeper than {MAX_DEPTH} levels "
+                f"(parentheses or unary operators) at position {tok.pos}."
+            )
 
     def parse(self) -> Node:
         node = self.low_or()
@@ -208,10 +227,39 @@ class _Parser:
         return node
 
     def _left(self, sub: Callable[[], Node], ops: tuple[str, ...], make: Callable[[str, Node, Node], Node]) -> Node:
-        node = sub()
+        """A left-associative chain (a + b - c ...) evaluated in a loop: a long chain costs no recursion."""
+        first = sub()
+        rest: list[tuple[str, Node]] = []
         while (op := self.accept(*ops)) is not None:
-            node = make(op, node, sub())
-        return node
+            rest.append((op, sub()))
+        if not rest:
+            return first
+        if len(rest) == 1:
+            return make(rest[0][0], first, rest[0][1])
+        if make is _logical:
+            conjunction = rest[0][0] in ("and", "&&")  # one operator per precedence level
+
+            def stop_when(value: object) -> bool:
+                return truthy(value) != conjunction
+
+            def chain(v: Mapping[str, object]) -> object:
+                value = first(v)
+                for _op, node in rest:
+                    if stop_when(value):
+                        return value
+                    value = node(v)
+                return value
+
+            return chain
+        steps = [(_VALUE_OPS[make][op], node) for op, node in rest]
+
+        def fold(v: Mapping[str, object]) -> object:
+            value = first(v)
+            for combine, node in steps:
+                value = combine(value, node(v))
+            return value
+
+        return fold
 
     def low_or(self) -> Node:
         return self._left(self.low_and, ("or",), _logical)
@@ -221,7 +269,9 @@ class _Parser:
 
     def low_not(self) -> Node:
         if self.accept("not"):
+            self.nest()
             inner = self.low_not()
+            self.depth -= 1
             return lambda v: not truthy(inner(v))
         return self.high_or()
 
@@ -255,28 +305,32 @@ class _Parser:
             source = _Interpolated(body)
             self.variables.extend(source.names())
             if not source.names():
-                compiled = compile_perl(body, flags, what=f"expression '{self.text}'")
+                compiled = compile_perl(body, flags, what=f"expression '{echo(self.text)}'", option=self.option)
                 pattern: Node = lambda v: compiled  # noqa: E731
             else:
                 pattern = lambda v: compile_perl(  # noqa: E731
-                    source.render(v), flags, what=f"expression '{self.text}'"
+                    source.render(v), flags, what=f"expression '{echo(self.text)}'", option=self.option
                 )
         else:
             rhs = self.unary()
-            pattern = lambda v: compile_perl(to_string(rhs(v)), "", what=f"expression '{self.text}'")  # noqa: E731
+            pattern = lambda v: compile_perl(  # noqa: E731
+                to_string(rhs(v)), "", what=f"expression '{echo(self.text)}'", option=self.option
+            )
         negate = op == "!~"
         return lambda v: (pattern(v).search(to_string(node(v))) is None) == negate
 
     def unary(self) -> Node:
-        if self.accept("!"):
-            inner = self.unary()
+        op = self.accept("!", "-", "+")
+        if op is None:
+            return self.primary()
+        self.nest()
+        inner = self.unary()
+        self.depth -= 1
+        if op == "!":
             return lambda v: not truthy(inner(v))
-        if self.accept("-"):
-            inner = self.unary()
+        if op == "-":
             return lambda v: -to_number(inner(v))
-        if self.accept("+"):
-            return self.unary()
-        return self.primary()
+        return inner
 
     def primary(self) -> Node:
         tok = self.peek()
@@ -294,9 +348,11 @@ class _Parser:
             self.variables.append(name)  # type: ignore[arg-type]
             return lambda v: v.get(name)  # type: ignore[arg-type]
         if self.accept("("):
+            self.nest()
             node = self.low_or()
             if not self.accept(")"):
                 raise self.fail("expected ')'")
+            self.depth -= 1
             return node
         raise self.fail("expected a value")
 
@@ -343,6 +399,36 @@ def _arith(op: str, left: Node, right: Node) -> Node:
     return divide
 
 
+def _divide(a: object, b: object) -> object:
+    denominator = to_number(b)
+    if denominator == 0:
+        raise CheckError("Illegal division by zero in status expression.")
+    return to_number(a) / denominator
+
+
+def _numeric(fn: Callable[[object, object], bool]) -> Callable[[object, object], bool]:
+    return lambda a, b: fn(to_number(a), to_number(b))
+
+
+def _stringwise(fn: Callable[[object, object], bool]) -> Callable[[object, object], bool]:
+    return lambda a, b: fn(to_string(a), to_string(b))
+
+
+# The value-level operation of each binary operator, for chains folded in a loop (see _Parser._left).
+_VALUE_OPS: dict[object, dict[str, Callable[[object, object], object]]] = {
+    _compare: {
+        **{op: _numeric(fn) for op, fn in _NUM_CMP.items()},
+        **{op: _stringwise(_NUM_CMP[num]) for op, num in _STR_CMP.items()},
+    },
+    _arith: {
+        "+": lambda a, b: to_number(a) + to_number(b),
+        "-": lambda a, b: to_number(a) - to_number(b),
+        "*": lambda a, b: to_number(a) * to_number(b),
+        "/": _divide,
+    },
+}
+
+
 @dataclass(frozen=True)
 class Expression:
     text: str
@@ -356,15 +442,15 @@ def parse_expression(text: str, variables: Iterable[str] | None = None, option: 
     """Parse `text`; with `variables`, any other %{name} is an error. '' gives a disabled expression."""
     if text is None or text.strip() == "":
         return Expression(text or "", None)
-    parser = _Parser(text)
+    parser = _Parser(text, option)
     node = parser.parse()
     if variables is not None:
         allowed = list(variables)
         for name in parser.variables:
             if name not in allowed:
-                where = f" in --{option}" if option else ""
+                where = f" in --{echo(option)}" if option else ""
                 raise CheckError(
-                    f"Unknown variable '%{{{name}}}'{where}; available: "
+                    f"Unknown variable '%{{{echo(name, 40)}}}'{where}; available: "
                     + ", ".join(f"%{{{a}}}" for a in allowed)
                     + "."
                 )

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .expressions import to_number
+from .limits import every
+from .perlre import BoundedPattern
 from .result import ModeExit
 from .spec import ReportMode
 
@@ -46,7 +48,7 @@ class Fold:
         mode: ReportMode,
         columns: Sequence[str],
         refresh_date: str,
-        filters: dict[str, re.Pattern[str]] | None = None,
+        filters: dict[str, BoundedPattern] | None = None,
         keep_instances: bool = True,
         use_pseudonymize: bool = False,
     ):
@@ -104,7 +106,7 @@ class Fold:
                 sums[key] += value if isinstance(value, int | float) else to_number(value)
 
     def add_all(self, rows: Iterable[Sequence]) -> Fold:
-        for row in rows:
+        for row in every(iter(rows)):
             self.add(row)
         return self
 

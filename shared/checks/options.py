@@ -8,10 +8,13 @@ except filter-counters where '' means "all counters" (as in Centreon).
 from __future__ import annotations
 
 import re
+import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .echo import echo
 from .expressions import Expression, parse_expression
-from .perlre import compile_perl
+from .perlre import BoundedPattern, compile_perl
 from .ranges import Range, parse_range
 from .result import EXIT_CODES, CheckError
 from .spec import AnyMode, Counter, InstanceBlock, MultiBlock, StatusCounter
@@ -65,6 +68,8 @@ CONNECTION_OPTIONS = frozenset(
 )
 _OFF = {"0", "false", "no", "off"}
 LEVELS = ("unknown", "warning", "critical")
+UNITS = ("%", "count")
+MAX_FLOAT_PRECISION = 20
 
 
 @dataclass
@@ -72,18 +77,18 @@ class Settings:
     verbose: bool = False
     new_perfdata: bool = False
     units: str = "%"
-    filters: dict[str, re.Pattern[str]] = field(default_factory=dict)  # filter option -> regex
-    excludes: dict[str, re.Pattern[str]] = field(default_factory=dict)  # exclude option -> regex
+    filters: dict[str, BoundedPattern] = field(default_factory=dict)  # filter option -> regex
+    excludes: dict[str, BoundedPattern] = field(default_factory=dict)  # exclude option -> regex
     options: dict[str, str] = field(default_factory=dict)  # every option as given (mode options read here)
     output_json: bool = False
-    change_short_output: list[tuple[re.Pattern[str], str, int]] = field(default_factory=list)
-    filter_counters: re.Pattern[str] | None = None  # None: all counters
-    filter_counters_block: re.Pattern[str] | None = None
+    change_short_output: list[tuple[BoundedPattern, str, int]] = field(default_factory=list)
+    filter_counters: BoundedPattern | None = None  # None: all counters
+    filter_counters_block: BoundedPattern | None = None
     thresholds: dict[str, Range | None] = field(default_factory=dict)  # 'warning-<thlabel>' -> range
     thlabels: dict[str, str] = field(default_factory=dict)  # counter label -> threshold label
     statuses: dict[str, dict[str, Expression]] = field(default_factory=dict)  # label -> level -> expression
-    filter_perfdata: re.Pattern[str] | None = None
-    filter_uom: re.Pattern[str] | None = None
+    filter_perfdata: BoundedPattern | None = None
+    filter_uom: BoundedPattern | None = None
     range_perfdata: int = 0
     ignore_perfdata: bool = False
     ignore_label: bool = False
@@ -104,11 +109,25 @@ class Settings:
         return default if value is None or value == "" else value
 
 
+def query_options(url: str, params: Mapping[str, str]) -> dict[str, str]:
+    """Check options from a request's raw query string: a repeated option keeps its last value, in the place
+    of its last occurrence, as Getopt::Long does on Centreon's command line (a parsed `params` mapping keeps
+    the first). `code` (the function key) is never an option."""
+    query = urllib.parse.urlsplit(url or "").query
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True) if query else list(params.items())
+    options: dict[str, str] = {}
+    for name, value in pairs:
+        if name != "code":
+            options.pop(name, None)
+            options[name] = value
+    return options
+
+
 def _flag(options: dict[str, str], name: str) -> bool:
     return name in options and str(options[name]).strip().lower() not in _OFF
 
 
-def _regex(options: dict[str, str], name: str) -> re.Pattern[str] | None:
+def _regex(options: dict[str, str], name: str) -> BoundedPattern | None:
     value = options.get(name)
     if value is None or value == "":
         return None
@@ -133,11 +152,11 @@ def mode_counters(mode: AnyMode) -> list[tuple[object, str]]:
 _PERL_GROUP = re.compile(r"\$(\d+)|\$\{(\d+)\}")
 
 
-def _change_short_output(value: str) -> tuple[re.Pattern[str], str, int]:
+def _change_short_output(value: str) -> tuple[BoundedPattern, str, int]:
     """'pattern~replacement~flags' (Perl s///): $1 / ${1} references, flags g and i."""
     parts = value.split("~")
     if len(parts) < 2:
-        raise CheckError(f"Wrong change-short-output option '{value}'.")
+        raise CheckError(f"Wrong change-short-output option '{echo(value)}'.")
     pattern, replacement, flags = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
     rx = compile_perl(pattern, flags.replace("g", ""), what="--change-short-output")
     replacement = _PERL_GROUP.sub(lambda m: f"\\g<{m.group(1) or m.group(2)}>", replacement.replace("\\", "\\\\"))
@@ -169,7 +188,7 @@ def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
         known |= {"units"}
     for name in options:
         if name not in known and name not in names:
-            raise CheckError(f"Unknown option: --{name}")
+            raise CheckError(f"Unknown option: --{echo(name)}")
 
     s.verbose = _flag(options, "verbose")
     s.output_json = _flag(options, "output-json")
@@ -178,10 +197,15 @@ def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
     s.ignore_perfdata = _flag(options, "output-ignore-perfdata")
     s.ignore_label = _flag(options, "output-ignore-label")
     s.units = options.get("units") or "%"
+    if s.units not in UNITS:
+        raise CheckError(f"Wrong units option '{echo(s.units)}' (use '%' or 'count').")
     precision = options.get("float-precision", "")
     if precision:
-        if not re.fullmatch(r"[0-9]+", precision):
-            raise CheckError(f"Wrong float-precision option '{precision}'.")
+        # Centreon formats with sprintf('%.<n>f'): a negative, fractional or huge precision means nothing.
+        if not re.fullmatch(r"[0-9]{1,2}", precision.strip()) or int(precision) > MAX_FLOAT_PRECISION:
+            raise CheckError(
+                f"Wrong float-precision option '{echo(precision)}' (an integer from 0 to {MAX_FLOAT_PRECISION})."
+            )
         s.float_precision = int(precision)
 
     for name in mode.filters:
@@ -201,7 +225,7 @@ def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
     if "range-perfdata" in options:
         rp = options["range-perfdata"] or "1"
         if rp not in ("0", "1", "2"):
-            raise CheckError(f"Wrong range-perfdata option '{rp}'")
+            raise CheckError(f"Wrong range-perfdata option '{echo(rp)}'")
         s.range_perfdata = int(rp)
     for item in filter(None, re.split(r"[,\s]+", options.get("change-exit", ""))):
         src, _, dst = item.partition("=")

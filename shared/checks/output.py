@@ -3,6 +3,7 @@ output options (--change-short-output, --change-exit, --output-json, --output-ig
 
 from __future__ import annotations
 
+from .echo import safe_line
 from .options import Settings
 from .perfdata import displayed
 from .result import EXIT_CODES, CheckResult, Perfdata
@@ -45,7 +46,7 @@ class Output:
         if status == "OK":
             line += ("OK: " if label else "") + " - ".join(self.buckets["OK"]) + " "
         for rx, replacement, count in settings.change_short_output:
-            line = rx.sub(replacement, line, count=count)
+            line = safe_line(rx.sub(replacement, line, count=count))  # its replacement comes from the request
         exit_status = settings.change_exit.get(status, status)
         long_lines = list(self.long) if (settings.verbose or self.force_long) else []
         perfdata = displayed(settings, self.perfdata)

@@ -1,4 +1,5 @@
-"""Perl regular expressions (as typed in Centreon options) translated to Python's `re`.
+"""Perl regular expressions (as typed in Centreon options) translated to the `regex` module (re-compatible
+syntax, VERSION0), matched under the check's time budget.
 
 Covers what monitoring filters use: everything `re` shares with Perl, plus \\Q..\\E, \\z, \\Z, \\h, \\H,
 named groups (?<name>..) and \\k<name>, POSIX classes [:alpha:] etc., and the flags i, m, s, x.
@@ -7,7 +8,12 @@ named groups (?<name>..) and \\k<name>, POSIX classes [:alpha:] etc., and the fl
 from __future__ import annotations
 
 import re
+import time
 
+import regex
+
+from .echo import echo
+from .limits import current
 from .result import CheckError
 
 _POSIX = {
@@ -25,7 +31,86 @@ _POSIX = {
     "print": r"\x20-\x7e",
     "graph": r"\x21-\x7e",
 }
-_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE, "g": 0, "o": 0}
+_FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE, "g": 0, "o": 0}
+# The engine expands counted repetitions when it compiles ('(?:a{1000}){1000}' takes most of a second), and
+# compiling cannot be interrupted: their product is bounded instead.
+MAX_REPETITIONS = 100_000
+FAST_S = 0.001  # a match that takes longer is a slow one (see BoundedPattern)
+_COUNTED = re.compile(r"\{([0-9]+)(?:,([0-9]*))?\}")  # an escaped brace counts too: harmless
+
+
+def without_repetition(translated: str) -> bool:
+    """True for a pattern no match of which can backtrack without bound: no quantifier (* + ? {n}), no
+    recursion or conditional, and few alternatives inside groups (their combinations multiply). Each match
+    attempt is then bounded by the pattern's own size, so it needs no timeout: most monitoring filters
+    ('^ceo@', 'contoso\\.com$', 'alice|bob') are of this kind, and a timeout costs microseconds per row."""
+    i, n, bars, groups = 0, len(translated), 0, False
+    while i < n:
+        c = translated[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c in "*+{":
+            return False
+        if c == "?":
+            if i == 0 or translated[i - 1] != "(":
+                return False
+            after = translated[i + 1 : i + 3]
+            if (
+                after[:1] in ("R", "&", "+", "(", "")
+                or after[:1].isdigit()
+                or after in ("P>",)
+                or (after[:1] == "-" and after[1:2].isdigit())
+            ):
+                return False
+        elif c == "(":
+            groups = True
+        elif c == "|":
+            bars += 1
+        i += 1
+    return not groups or bars <= 8
+
+
+class BoundedPattern:
+    """A compiled user pattern whose matches are paid from the check's regex budget (shared/checks/limits.py)."""
+
+    __slots__ = ("_rx", "option", "pattern", "search", "sub")
+
+    def __init__(self, rx: regex.Pattern, option: str, linear: bool = False):
+        self._rx, self.option, self.pattern = rx, option, rx.pattern
+        if linear:  # nothing to bound: the engine's own methods, at full speed
+            self.search, self.sub = rx.search, rx.sub
+        else:
+            self.search, self.sub = self._bounded_search, self._bounded_sub
+
+    def _run(self, method, *args, **kwargs):  # noqa: ANN001, ANN202
+        # Nearly every match takes microseconds: it runs holding the GIL (releasing and re-taking it per row
+        # would queue each of 100,000 matches behind the other threads) and is not charged. A match still
+        # running after FAST_S is a slow one: it starts again with the GIL released, and from then on its
+        # time is paid from the check's budget.
+        try:
+            return method(*args, timeout=FAST_S, **kwargs)
+        except TimeoutError:
+            pass
+        limits = current()
+        start = time.perf_counter()
+        try:
+            if limits.regex_left <= 0:
+                raise TimeoutError
+            return method(*args, concurrent=True, timeout=limits.regex_left, **kwargs)
+        except TimeoutError:
+            limits.regex_left = 0.0
+            raise limits.over_budget(self.option) from None
+        finally:
+            elapsed = time.perf_counter() - start + FAST_S
+            limits.regex_left -= elapsed
+            limits.regex_spent[self.option] = limits.regex_spent.get(self.option, 0.0) + elapsed
+
+    def _bounded_search(self, text: str) -> regex.Match | None:
+        return self._run(self._rx.search, text)
+
+    def _bounded_sub(self, replacement: str, text: str, count: int = 0) -> str:
+        return self._run(self._rx.sub, replacement, text, count=count)
 
 
 def translate(pattern: str) -> str:
@@ -76,14 +161,27 @@ def translate(pattern: str) -> str:
     return "".join(out)
 
 
-def compile_perl(pattern: str, flags: str = "", *, what: str = "regular expression") -> re.Pattern[str]:
-    """Compile a Perl regex; `what` names the option in the error message."""
+def compile_perl(
+    pattern: str, flags: str = "", *, what: str = "regular expression", option: str = ""
+) -> BoundedPattern:
+    """Compile a Perl regex; `what` names the option in the error message, `option` (default: `what` without
+    its dashes) in the over-budget one."""
     bits = 0
     for f in flags:
         if f not in _FLAGS:
-            raise CheckError(f"Invalid regular expression flag '{f}' in {what}.")
+            raise CheckError(f"Invalid regular expression flag '{echo(f)}' in {what}.")
         bits |= _FLAGS[f]
+    translated = translate(pattern)
+    repetitions = 1
+    for m in _COUNTED.finditer(translated):
+        repetitions *= max(int(m.group(1)), int(m.group(2) or 0), 1)
+        if repetitions > MAX_REPETITIONS:
+            raise CheckError(
+                f"Invalid regular expression in {what} '{echo(pattern)}': counted repetitions multiply to more "
+                f"than {MAX_REPETITIONS}."
+            )
     try:
-        return re.compile(translate(pattern), bits)
-    except re.error as exc:
-        raise CheckError(f"Invalid regular expression in {what} '{pattern}': {exc}.") from None
+        rx = regex.compile(translated, bits | regex.VERSION0)
+    except (regex.error, OverflowError, RecursionError) as exc:
+        raise CheckError(f"Invalid regular expression in {what} '{echo(pattern)}': {exc}.") from None
+    return BoundedPattern(rx, option or what.lstrip("-"), without_repetition(translated))

@@ -7,9 +7,11 @@ when the value is outside [start, end].
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
+from .echo import echo
 from .result import CheckError, perl_number
 
 _RANGE = re.compile(
@@ -87,9 +89,13 @@ def parse_range(value: str, label: str, precision: int = 8) -> Range | None:
     """Parse the value of option `label` (e.g. 'warning-active-users'); '' disables the threshold."""
     if value is None or value == "":
         return None
-    m = _RANGE.match(value.strip(" \t\r\n"))
-    if not m:
-        raise CheckError(f"Wrong {label} threshold '{value}'.")
+    wrong = CheckError(f"Wrong {echo(label)} threshold '{echo(value)}'.")
+    text = value.strip(" \t\r\n")
+    m = _RANGE.match(text)
+    # Nagios plugin guidelines: a bare '@' is no range, and a start above the end matches nothing
+    # (it would alert on every value).
+    if not m or text == "@":
+        raise wrong
     inside, start, end = m.group(1) == "@", m.group(2) or "", m.group(3) or ""
     start = start.replace("+", "").replace(":", "")
     end = end.replace("+", "", 1)
@@ -97,4 +103,8 @@ def parse_range(value: str, label: str, precision: int = 8) -> Range | None:
     pos_inf = end == ""
     start, start_value = ("0", 0.0) if start == "" else (("", 0.0) if neg_inf else _scaled(start))
     end, end_value = ("", 0.0) if pos_inf else _scaled(end)
+    if not (math.isfinite(start_value) and math.isfinite(end_value)):
+        raise wrong  # a bound beyond a double (a 400-digit number): no comparison could mean anything
+    if not neg_inf and not pos_inf and start_value > end_value:
+        raise wrong
     return Range(value, start, end, inside, neg_inf, pos_inf, precision, start_value, end_value)

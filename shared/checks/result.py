@@ -89,4 +89,6 @@ class ModeExit(Exception):
 
 
 def unknown(message: str) -> CheckResult:
-    return CheckResult(status="UNKNOWN", exit_code=3, short=f"UNKNOWN: {message} ")
+    from .echo import safe_line
+
+    return CheckResult(status="UNKNOWN", exit_code=3, short=f"UNKNOWN: {safe_line(message)} ")

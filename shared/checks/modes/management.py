@@ -7,8 +7,8 @@ service-status: one instance per (service, unresolved issue) from the flattened 
 Status expressions (--warning-status, --critical-status, --unknown-status; default critical
 '%{status} !~ /serviceOperational|serviceRestored/i') see %{service_name}, %{status}, %{classification},
 %{issue_title}, %{issue_startDateTime}, %{issue_id}, %{issue_status}, %{issue_resolved}. A service whose
-issues are all resolved or filtered out keeps one instance with its service status and issue fields '-'
-(Centreon drops it). Instances are numbered in service order and sorted as strings, as Centreon.
+issues are all resolved keeps one instance with its service status and issue fields '-' (Centreon drops
+it); one whose open issues are all excluded by the classification filters is not shown (as Centreon). Instances are numbered in service order and sorted as strings, as Centreon.
 
 app-credentials: per application, its password and key credentials: status 'expired' (end <= now) or
 'valid' (--warning/critical-password-status, --warning/critical-key-status; default critical
@@ -45,20 +45,24 @@ def _services(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
         base = {"service_name": first.get("service") or "", "status": first.get("status") or "", **ISSUE_FIELDS}
         if not keep(SERVICE_STATUS, settings, {"service": base["service_name"]}, "service"):
             continue
-        selected = []
+        selected, open_issues = [], 0
         for row in service_rows:
             if not row.get("issue_id"):
                 continue
             if as_bool(row.get("is_resolved")) and not keep_resolved:
                 continue
+            open_issues += 1
             issue = {**base, "classification": row.get("classification") or "", "issue_id": row["issue_id"],
                      "issue_startDateTime": row.get("start") or "", "issue_title": row.get("title") or "",
                      "issue_status": row.get("issue_status") or "",
                      "issue_resolved": 1 if as_bool(row.get("is_resolved")) else 0}  # fmt: skip
             if keep(SERVICE_STATUS, settings, issue, "classification"):
                 selected.append(issue)
-        if not selected and keep(SERVICE_STATUS, settings, base, "classification"):
-            selected = [base]  # no (remaining) issue: the service itself (Centreon drops it when all are filtered)
+        # A service without issues, or whose issues are all resolved, is still shown with its own status
+        # (Centreon drops the latter). One whose open issues were all excluded by classification is not shown:
+        # excluding advisories must stop a service from staying red because of them.
+        if not selected and not open_issues and keep(SERVICE_STATUS, settings, base, "classification"):
+            selected = [base]
         for instance in selected:
             instances[str(len(instances))] = instance
     return Metrics("", instances=instances)
