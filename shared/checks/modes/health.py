@@ -82,7 +82,10 @@ def _collections(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
             continue
         name, status = str(row.get("report") or ""), str(row.get("last_status") or "")
         when = str(row.get("last_attempt") or "")
-        text = {"success": f"success at {when}", "failed": f"failed at {when}: {row.get('last_error') or ''}"}
+        error = row.get("last_error") or ""
+        text = {"success": f"success at {when}", "failed": f"failed at {when}: {error}",
+                "suspect": f"suspect at {when}: {error}", "skipped": f"{error or 'skipped'} at {when}",
+                "running": f"running since {when}"}  # fmt: skip
         concealed = as_bool(row.get("concealed"))
         instances[name] = {"name": name, "last_status": status, "last_error": str(row.get("last_error") or ""),
                            "last_attempt": when, "last_status_text": text.get(status, "never"),
@@ -104,6 +107,7 @@ COLLECTION_STATUS = CollectionMode(
         name="reports", key="", prefix="Report '{name}' ", message_multiple="All collections are ok", values={},
         counters=(
             StatusCounter("status", "last collection: {last_status_text}", {"report": "name", **{v: v for v in STATUS_VARIABLES}},
+                          warning_default="%{last_status} eq 'suspect' or %{last_status} eq 'skipped'",
                           critical_default="%{last_status} eq 'failed'"),
             Counter("throttled", "o365mon.collection.throttled.count", "throttled", "throttled responses: %d", Perf("throttled")),
             Counter("throttle-wait", "o365mon.collection.throttle.wait.seconds", "throttle_wait_s", "throttle wait: {throttle_wait_s:.1f} s",
