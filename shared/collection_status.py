@@ -10,6 +10,7 @@ import datetime as dt
 import json
 
 from shared import runs, settings, snapshots, storage
+from shared.checks import clock
 from shared.checks.data import ReportData
 from shared.reports.catalog import REPORTS
 
@@ -66,7 +67,7 @@ def _unfinished(tenant_id: str) -> dict[str, dict]:
     except ValueError:
         limit = 600.0
     out: dict[str, dict] = {}
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     for run in newest.values():
         if run.get("Status") != "running":
             continue

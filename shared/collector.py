@@ -27,7 +27,7 @@ leaves a trace.
 
 Plausibility guard (CSV reports): a download can be cut at a line boundary, or inside the last cell of a line,
 and still parse. A new snapshot is held back (status "suspect", the previous snapshot stays current) when, for
-its D7 or its daily form, it has no row where the current snapshot has some, or it lost more than half of the
+its D7 or its daily form, it has no row where the current snapshot has some, or it lost half or more of the
 current snapshot's rows *and* more than SUSPECT_MIN_DROP rows (10: small tenants' normal churn stays below it);
 or when its daily form has more rows than its D7 form (the daily form lists a subset of the D7 users, so the D7
 body was cut). The next collection that finds the same row count (within SUSPECT_CONFIRM_TOLERANCE) confirms
@@ -64,6 +64,10 @@ SUSPECT_DROP_RATIO = 0.5
 SUSPECT_CONFIRM_TOLERANCE = 0.05
 
 
+class CollectionError(Exception):
+    """A collection that could not start at all (storage unavailable), with a one-line reason."""
+
+
 class Suspect(Exception):
     """A report body that parsed but is implausible against the current snapshot: held back, not stored."""
 
@@ -79,7 +83,7 @@ def _suspicion(report: ReportDef, forms: dict[str, int], current: snapshots.Poin
     for form, old in before.items():
         new = after.get(form, 0)
         drop = old - new
-        if old > 0 and (new == 0 or (drop > SUSPECT_DROP_RATIO * old and drop > SUSPECT_MIN_DROP)):
+        if old > 0 and (new == 0 or (drop >= SUSPECT_DROP_RATIO * old and drop > SUSPECT_MIN_DROP)):
             return f"{new} {form} rows against {old} in the current snapshot (-{100 * drop / old:.0f} %)"
     return ""
 
@@ -467,10 +471,13 @@ async def collect_all(
     """Collect one timer's datasets (`schedule`: "reports" or "health") for every enabled tenant (or one, by id
     or domain), `COLLECT_CONCURRENCY` at a time."""
     datasets(schedule)  # an unknown schedule fails before any tenant is touched
-    if only:
-        selected = [tenants.resolve(only)]
-    else:
-        selected = [t for t in tenants.list_all() if t.enabled]
+    try:
+        if only:
+            selected = [tenants.resolve(only)]
+        else:
+            selected = [t for t in tenants.list_all() if t.enabled]
+    except AzureError as exc:
+        raise CollectionError(f"cannot list the tenants: {_storage_reason(exc)}") from None
     limit = asyncio.Semaphore(concurrency or int(settings.get("COLLECT_CONCURRENCY", "4") or 4))
     graph_settings = GraphSettings.from_env()
 

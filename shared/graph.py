@@ -163,7 +163,9 @@ class _RedactUrls(logging.Filter):
 
 
 _REDACT = _RedactUrls()
-for _name in ("httpx", "httpcore", "kiota_http", "azure.core.pipeline.policies.http_logging_policy"):
+# Report downloads only ever go through httpx; httpcore logs each 302's Location header at DEBUG. A logger's
+# filter sees only its own records, hence every httpcore logger by name.
+for _name in ("httpx", "httpcore.http11", "httpcore.http2", "httpcore.connection", "httpcore.proxy", "httpcore.socks"):
     if _REDACT not in logging.getLogger(_name).filters:
         logging.getLogger(_name).addFilter(_REDACT)
 
@@ -198,7 +200,10 @@ def describe_error(exc: BaseException, consent_url: str = "") -> str:
     if isinstance(exc, httpx.TimeoutException):
         kind = type(exc).__name__
         limit = CONNECT_TIMEOUT_S if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else READ_TIMEOUT_S
-        return f"{_request_url(exc)} did not answer within {limit:g} s ({kind})"
+        url = _request_url(exc)
+        # A report request's exception names the Graph URL even when its download (a redirect hop) timed out.
+        hop = " (or the download it redirects to)" if "/reports/" in url else ""
+        return f"{url}{hop} did not answer within {limit:g} s ({kind})"
     if isinstance(exc, httpx.ConnectError):
         return f"cannot reach Graph or the login endpoint at {_request_url(exc)}: ConnectError: {redact(str(exc))}"
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):

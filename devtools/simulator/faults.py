@@ -11,10 +11,11 @@ from typing import Any
 # expire_token: 401 InvalidAuthenticationToken before the token's expiry (the token stays revoked, as when
 # Entra ID revokes a grant early); endless_pages: every page of a JSON collection has a new nextLink.
 # Download faults: truncated (cut mid-line, Content-Length matching the cut), cut_line (cut at a line boundary),
-# cut_cell (cut inside the last cell of a line, so the short last row still has every cell), dropped (the full
+# cut_cell (cut inside the last cell of a line, so the short last row still has every cell), header_only (the
+# header line alone), dropped (the full
 # Content-Length announced, half the body sent, then the connection closed), not_csv (an HTML page).
 # Login faults (token endpoint): no_consent (AADSTS65001), no_service_principal (AADSTS7000229).
-DOWNLOAD_ONLY_KINDS = frozenset({"truncated", "not_csv", "cut_line", "cut_cell", "dropped"})
+DOWNLOAD_ONLY_KINDS = frozenset({"truncated", "not_csv", "cut_line", "cut_cell", "header_only", "dropped"})
 LOGIN_ONLY_KINDS = frozenset({"no_consent", "no_service_principal"})
 FAULT_KINDS = frozenset(
     {"throttle", "unavailable", "gateway_timeout", "slow", "forbidden", "expire_token", "endless_pages"}

@@ -1091,6 +1091,9 @@ class GraphSimulator:
             size = self._truncation_point(content, size)
         elif kind in ("cut_line", "cut_cell"):
             size = self._cut_point(content, size, inside_last_cell=kind == "cut_cell")
+        elif kind == "header_only":
+            content.seek(0)
+            size = content.read().find(b"\n") + 1 or size
         elif kind == "dropped":
             size = max(1, size // 2)
         if kind != "dropped":
