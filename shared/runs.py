@@ -71,7 +71,11 @@ class RunRecord:
         else:
             self.status = "success"
         if not self.error and failed:
-            self.error = "; ".join(f"{r.report}: {r.error}" for r in failed)
+            # Datasets that failed for the same reason (skipped after a throttled one...) share one mention.
+            by_reason: dict[str, list[str]] = {}
+            for r in failed:
+                by_reason.setdefault(r.error, []).append(r.report)
+            self.error = "; ".join(f"{', '.join(keys)}: {reason}" for reason, keys in by_reason.items())
 
 
 def _row_key(ns: int) -> str:
