@@ -1,13 +1,9 @@
 """The `collection_status` pseudo-dataset the `health` checks read: one row per dataset of a tenant, built
 from the last outcome per dataset (`ReportStatus`, with that dataset's own throttling figures), the current
-snapshot pointers and the latest run of each schedule: a run still "running" shows its unfinished datasets as
-running, or as interrupted (failed) once it is older than the tenant's deadline plus a minute (the host killed
-it, or the process died)."""
+snapshot pointers: a dataset a run marked "running" shows as running, or as interrupted (failed) once that run
+is older than the tenant's deadline plus a minute (the host killed it, or the process died)."""
 
 from __future__ import annotations
-
-import datetime as dt
-import json
 
 from shared import runs, settings, snapshots, storage
 from shared.checks import clock
@@ -31,13 +27,10 @@ def rows_for(tenant_id: str) -> list[list]:
             where, parameters=params, select=["RowKey", "RefreshDate", "CollectedAt", "Rows", "Concealed"]
         )
     }
-    unfinished = _unfinished(tenant_id)
     rows = []
     for key in REPORTS:
-        s, p = status.get(key, {}), pointers.get(key, {})
-        if key in unfinished:
-            s = {**s, **unfinished[key]}
-        elif not s and not p:
+        s, p = _interrupted(status.get(key, {})), pointers.get(key, {})
+        if not s and not p:
             continue  # never collected for this tenant (e.g. a dataset added after its last run)
         rows.append(
             [
@@ -57,36 +50,21 @@ def rows_for(tenant_id: str) -> list[list]:
     return rows
 
 
-def _unfinished(tenant_id: str) -> dict[str, dict]:
-    """Datasets the newest run of each schedule has not finished, as ReportStatus-like overrides."""
-    newest: dict[str, dict] = {}
-    for run in runs.recent(tenant_id, 10):
-        newest.setdefault(run.get("Schedule", "reports"), run)
+def _interrupted(s: dict) -> dict:
+    """A dataset still marked running by a run older than the tenant's deadline (plus a minute for the final
+    writes) will never finish: the host stopped that run, or its process died."""
+    if s.get("LastStatus") != "running":
+        return s
     try:
         limit = float(settings.get("COLLECT_TENANT_DEADLINE_S", "600") or 600)
     except ValueError:
         limit = 600.0
-    out: dict[str, dict] = {}
-    now = clock.now()
-    for run in newest.values():
-        if run.get("Status") != "running":
-            continue
-        started = str(run.get("Started", ""))
-        try:
-            age = (now - dt.datetime.fromisoformat(started)).total_seconds()
-        except ValueError:
-            age = 0.0
-        for outcome in json.loads(run.get("Reports") or "[]"):
-            if outcome.get("status") != "pending":
-                continue
-            if age > limit + 60:
-                override = {"LastStatus": "failed", "LastError": f"interrupted: the collection started at {started} "
-                            "never finished (stopped by the host?); the previous snapshot stays"}  # fmt: skip
-            else:
-                override = {"LastStatus": "running", "LastError": ""}
-            out[outcome["report"]] = {**override, "LastAttempt": started, "LastThrottled": 0,
-                                      "LastThrottleWaitSeconds": 0.0}  # fmt: skip
-    return out
+    started = clock.parse_iso(str(s.get("LastAttempt", "")))
+    if started is None or (clock.now() - started).total_seconds() <= limit + 60:
+        return {**s, "LastError": ""}
+    error = (f"interrupted: the collection started at {s.get('LastAttempt')} never finished (stopped by the host?); "
+             "the previous snapshot stays")  # fmt: skip
+    return {**s, "LastStatus": "failed", "LastError": error}
 
 
 def report_data(tenant_id: str) -> ReportData:

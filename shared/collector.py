@@ -136,7 +136,8 @@ def _guard(tenant_id: str, report: ReportDef, forms: dict[str, int], outcome: ru
     total = sum(forms.values())
     last = runs.last_status(tenant_id, report.key) or {}
     held = int(last.get("HeldRows") or 0)
-    if last.get("LastStatus") == "suspect" and abs(total - held) <= SUSPECT_CONFIRM_TOLERANCE * max(held, 1):
+    # Held is set by a held-back outcome only, and reset by any other (the "running" mark leaves it alone).
+    if last.get("Held") and abs(total - held) <= SUSPECT_CONFIRM_TOLERANCE * held:
         log.warning("tenant %s %s: %s, confirmed by a second collection: stored", tenant_id, report.key, reason)
         return
     outcome.held_rows = total
@@ -391,7 +392,7 @@ async def collect_tenant(
     deadline = asyncio.get_running_loop().time() + limit
     storage_ok = True
     try:
-        await asyncio.to_thread(runs.save_run, run)  # "running": a run killed by the host leaves this trace
+        await asyncio.to_thread(runs.start, run)  # "running": a run killed by the host leaves this trace
     except AzureError as exc:
         run.error, storage_ok = _storage_reason(exc), False
     try:

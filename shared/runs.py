@@ -1,9 +1,9 @@
 """Collection-run records (one per tenant and run, newest first) and the last outcome per tenant and report.
 
-A run record is written when the run starts (Status "running") and again as each dataset finishes, so a run the
-host kills leaves a trace: `collection_status` shows its unfinished datasets as interrupted once the tenant's
-deadline has passed. Each dataset's `ReportStatus` is written as soon as it finishes, with its own throttling
-figures (per dataset, hence per schedule)."""
+A run record is written when the run starts (Status "running", and every dataset's `ReportStatus` marked
+"running") and again as each dataset finishes, so a run the host kills leaves a trace: `collection_status` shows
+its unfinished datasets as interrupted once the tenant's deadline has passed. Each dataset's `ReportStatus` is
+written as soon as it finishes, with its own throttling figures (per dataset, hence per schedule)."""
 
 from __future__ import annotations
 
@@ -120,6 +120,20 @@ def save_run(run: RunRecord) -> None:
     )
 
 
+def start(run: RunRecord) -> None:
+    """The "running" run record, and every dataset of the run marked running (one transaction: one partition)."""
+    save_run(run)
+    marks = [
+        (
+            "upsert",
+            {"PartitionKey": run.tenant_id, "RowKey": r.report, "LastStatus": "running", "LastAttempt": run.started},
+        )  # fmt: skip
+        for r in run.reports
+    ]
+    if marks:
+        storage.table(STATUS).submit_transaction(marks)  # merge: the other properties stay
+
+
 def save_outcome(tenant_id: str, r: ReportOutcome) -> None:
     """The last outcome of one dataset, written as soon as it finishes."""
     when = r.finished or now_iso()
@@ -132,6 +146,7 @@ def save_outcome(tenant_id: str, r: ReportOutcome) -> None:
         "Concealed": r.concealed,
         "LastThrottled": r.throttled,
         "LastThrottleWaitSeconds": float(r.throttle_wait_s),
+        "Held": r.status == "suspect",
         "HeldRows": r.held_rows,
     }
     if r.status == "success":
