@@ -329,7 +329,8 @@ async def _collect(g: GraphSession, tenant_id: str, report: ReportDef, outcome: 
 
 
 def _storage_reason(exc: BaseException) -> str:
-    text = redact(str(getattr(exc, "message", "") or exc).strip().splitlines()[0] if str(exc).strip() else "")
+    """One line, whatever azure-core stacked into the message (retries, the urllib3 error, its repr)."""
+    text = " ".join(redact(str(getattr(exc, "message", "") or exc)).split())
     return f"storage unavailable: {type(exc).__name__}: {text}"[:300]
 
 
@@ -411,8 +412,8 @@ async def collect_tenant(
         try:
             await asyncio.to_thread(runs.save, run)
         except AzureError as exc:
-            reason = _storage_reason(exc)
-            run.error = f"{reason} (this run could not be recorded)" if not run.error else f"{run.error}; {reason}"
+            reason = f"{_storage_reason(exc)} (this run could not be recorded)"
+            run.error = f"{run.error}; {reason}" if run.error and reason not in run.error else reason
             run.status = "failed"
     log.info(
         "tenant %s (%s): %s, %d rows, %d Graph requests%s",

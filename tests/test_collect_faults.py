@@ -335,3 +335,34 @@ def test_report_download_urls_never_reach_the_logs(env: GraphSimulator, caplog) 
     assert any("/<pre-authenticated download URL>" in r.getMessage() for r in caplog.records)
     assert not re.search(r"/data/download/[A-Za-z0-9_-]{8,}", caplog.text)
     assert len([k for k in COLLECTED if k]) == len(run.reports)
+
+
+def test_storage_dying_mid_run_gives_one_line_and_skips_the_rest(
+    env: GraphSimulator, storage_env, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    import threading
+
+    caplog.set_level(logging.INFO)
+    t = register()
+    (tenant,) = [x for x in tenants.list_all() if x.tenant_id == t.tenant_id]
+    env.add_fault(Fault("slow", tenant=t.tenant_id, path_contains="getMailboxUsageDetail", delay=3))
+    result: list[runs.RunRecord] = []
+    worker = threading.Thread(target=lambda: result.append(asyncio.run(collect_tenant(tenant))))
+    worker.start()
+    while (runs.last_status(t.tenant_id, "email_activity") or {}).get("LastStatus") != "success":
+        worker.join(0.1)
+    # Storage goes away while the mailbox report is downloading.
+    monkeypatch.setenv(
+        "AzureWebJobsStorage", re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{free_port()}", storage_env.connection_string)
+    )
+    storage.reset_caches()
+    worker.join(120)
+    (run,) = result
+    mailbox = outcome(run, "mailbox_usage")
+    assert outcome(run, "email_activity").status == "success"
+    assert mailbox.status == "failed" and mailbox.error.startswith("storage unavailable: ")
+    rest = run.reports[[r.report for r in run.reports].index("mailbox_usage") + 1 :]
+    assert {r.status for r in rest} == {"skipped"} and rest[0].error == f"skipped: {mailbox.error}"
+    assert run.status == "failed" and "\n" not in run.error and "(this run could not be recorded)" in run.error
+    assert "Traceback" not in caplog.text
+    storage.reset_caches()
