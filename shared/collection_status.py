@@ -1,9 +1,12 @@
 """The `collection_status` pseudo-dataset the `health` checks read: one row per dataset of a tenant, built
-from the last outcome per dataset (`ReportStatus`), the current snapshot pointers and the latest run."""
+from the last outcome per dataset (`ReportStatus`, with that dataset's own throttling figures), the current
+snapshot pointers: a dataset a run marked "running" shows as running, or as interrupted (failed) once that run
+is older than the tenant's deadline plus a minute (the host killed it, or the process died)."""
 
 from __future__ import annotations
 
-from shared import runs, snapshots, storage
+from shared import runs, settings, snapshots, storage
+from shared.checks import clock
 from shared.checks.data import ReportData
 from shared.reports.catalog import REPORTS
 
@@ -24,12 +27,9 @@ def rows_for(tenant_id: str) -> list[list]:
             where, parameters=params, select=["RowKey", "RefreshDate", "CollectedAt", "Rows", "Concealed"]
         )
     }
-    latest = runs.recent(tenant_id, 1)
-    throttled = int(latest[0].get("Throttled", 0)) if latest else 0
-    waited = float(latest[0].get("ThrottleWaitSeconds", 0.0)) if latest else 0.0
     rows = []
     for key in REPORTS:
-        s, p = status.get(key, {}), pointers.get(key, {})
+        s, p = _interrupted(status.get(key, {})), pointers.get(key, {})
         if not s and not p:
             continue  # never collected for this tenant (e.g. a dataset added after its last run)
         rows.append(
@@ -43,11 +43,28 @@ def rows_for(tenant_id: str) -> list[list]:
                 p.get("CollectedAt", ""),
                 bool(s.get("Concealed", p.get("Concealed", False))),
                 int(p.get("Rows", 0)),
-                throttled,
-                waited,
+                int(s.get("LastThrottled", 0) or 0),
+                float(s.get("LastThrottleWaitSeconds", 0.0) or 0.0),
             ]
         )
     return rows
+
+
+def _interrupted(s: dict) -> dict:
+    """A dataset still marked running by a run older than the tenant's deadline (plus a minute for the final
+    writes) will never finish: the host stopped that run, or its process died."""
+    if s.get("LastStatus") != "running":
+        return s
+    try:
+        limit = float(settings.get("COLLECT_TENANT_DEADLINE_S", "600") or 600)
+    except ValueError:
+        limit = 600.0
+    started = clock.parse_iso(str(s.get("LastAttempt", "")))
+    if started is None or (clock.now() - started).total_seconds() <= limit + 60:
+        return {**s, "LastError": ""}
+    error = (f"interrupted: the collection started at {s.get('LastAttempt')} never finished (stopped by the host?); "
+             "the previous snapshot stays")  # fmt: skip
+    return {**s, "LastStatus": "failed", "LastError": error}
 
 
 def report_data(tenant_id: str) -> ReportData:

@@ -18,6 +18,20 @@ Which timer collects a dataset is `ReportDef.schedule`: "reports" (COLLECT_SCHED
 (HEALTH_SCHEDULE, service health only). One tenant's or one dataset's failure is recorded as data and never
 stops the others; a failed dataset (any failed page, a 429 left after the SDK's retries) keeps its previous
 snapshot.
+
+Bounds per tenant: the whole collection has a deadline (COLLECT_TENANT_DEADLINE_S, default 600 s); once a
+dataset is still throttled after the SDK's retries, or storage fails, the tenant's remaining datasets are
+recorded as "skipped: ..." instead of each waiting out the same throttling (Graph's budgets are per app and
+tenant). The run record is written at the start ("running") and after every dataset, so a run the host kills
+leaves a trace.
+
+Plausibility guard (CSV reports): a download can be cut at a line boundary, or inside the last cell of a line,
+and still parse. A new snapshot is held back (status "suspect", the previous snapshot stays current) when, for
+its D7 or its daily form, it has no row where the current snapshot has some, or it lost half or more of the
+current snapshot's rows *and* more than SUSPECT_MIN_DROP rows (10: small tenants' normal churn stays below it);
+or when its daily form has more rows than its D7 form (the daily form lists a subset of the D7 users, so the D7
+body was cut). The next collection that finds the same row count (within SUSPECT_CONFIRM_TOLERANCE) confirms
+it: a real drop repeats, a cut lands elsewhere.
 """
 
 from __future__ import annotations
@@ -31,9 +45,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
+from azure.core.exceptions import AzureError
+
 from shared import credentials, runs, settings, snapshots, tenants
 from shared.checks.engine import summary_accumulators
-from shared.graph import GraphFailure, GraphSession, describe_error
+from shared.graph import GraphFailure, GraphSession, describe_error, redact
 from shared.reports.catalog import REPORTS, ReportDef
 from shared.reports.csv_stream import CONCEALED, ParsedReport, ReportFormatError
 from shared.settings import GraphSettings
@@ -42,6 +58,34 @@ from shared.snapshots import SnapshotWriter
 log = logging.getLogger("o365mon.collector")
 
 SCHEDULES = ("reports", "health")
+DEFAULT_DEADLINE_S = 600.0
+SUSPECT_MIN_DROP = 10
+SUSPECT_DROP_RATIO = 0.5
+SUSPECT_CONFIRM_TOLERANCE = 0.05
+
+
+class CollectionError(Exception):
+    """A collection that could not start at all (storage unavailable), with a one-line reason."""
+
+
+class Suspect(Exception):
+    """A report body that parsed but is implausible against the current snapshot: held back, not stored."""
+
+
+def _suspicion(report: ReportDef, forms: dict[str, int], current: snapshots.Pointer | None) -> str:
+    """Why a new snapshot with `forms` rows per form looks cut, or "" when it is plausible."""
+    if report.daily and forms.get("daily", 0) > forms.get("d7", 0):
+        return f"its daily form has {forms['daily']} rows but its D7 form only {forms['d7']} (a cut D7 body?)"
+    if current is None or current.rows <= 0:
+        return ""
+    before = current.forms or {"total": current.rows}
+    after = forms if current.forms else {"total": sum(forms.values())}
+    for form, old in before.items():
+        new = after.get(form, 0)
+        drop = old - new
+        if old > 0 and (new == 0 or (drop >= SUSPECT_DROP_RATIO * old and drop > SUSPECT_MIN_DROP)):
+            return f"{new} {form} rows against {old} in the current snapshot (-{100 * drop / old:.0f} %)"
+    return ""
 
 
 def datasets(schedule: str = "reports") -> tuple[str, ...]:
@@ -72,29 +116,47 @@ def _ingest(report: ReportDef, tenant_id: str, d7: IO[bytes], outcome: runs.Repo
         writer.abort()
         raise
     outcome.concealed = parsed.concealed
-    return writer, accumulators, refresh
+    return writer, accumulators, refresh, parsed.row_count
 
 
-def _ingest_daily(report: ReportDef, body: IO[bytes], writer: SnapshotWriter, accumulators: list) -> bool:
+def _ingest_daily(report: ReportDef, body: IO[bytes], writer: SnapshotWriter, accumulators: list) -> tuple:
     parsed = ParsedReport(report, body)
     for row in parsed:
         writer.add(row)
         for acc in accumulators:
             acc.add(row)
-    return parsed.concealed
+    return parsed.concealed, parsed.row_count
+
+
+def _guard(tenant_id: str, report: ReportDef, forms: dict[str, int], outcome: runs.ReportOutcome) -> None:
+    """Raise Suspect unless the new snapshot is plausible, or confirms the one the last collection held back."""
+    reason = _suspicion(report, forms, snapshots.current(tenant_id, report.key))
+    if not reason:
+        return
+    total = sum(forms.values())
+    last = runs.last_status(tenant_id, report.key) or {}
+    held = int(last.get("HeldRows") or 0)
+    # Held is set by a held-back outcome only, and reset by any other (the "running" mark leaves it alone).
+    if last.get("Held") and abs(total - held) <= SUSPECT_CONFIRM_TOLERANCE * held:
+        log.warning("tenant %s %s: %s, confirmed by a second collection: stored", tenant_id, report.key, reason)
+        return
+    outcome.held_rows = total
+    raise Suspect(f"held back: {reason}; the current snapshot stays until the next collection confirms {total} rows")
 
 
 async def _collect_report(g: GraphSession, tenant_id: str, report: ReportDef, outcome: runs.ReportOutcome) -> None:
     with await g.report(report.function, period="D7") as d7:  # a temporary file: never the body in memory
-        writer, accumulators, refresh = await asyncio.to_thread(_ingest, report, tenant_id, d7, outcome)
+        writer, accumulators, refresh, d7_rows = await asyncio.to_thread(_ingest, report, tenant_id, d7, outcome)
     try:
+        forms = {"d7": d7_rows}
         if report.daily and refresh:
             with await g.report(report.function, date=refresh) as daily:
-                concealed = await asyncio.to_thread(_ingest_daily, report, daily, writer, accumulators)
+                concealed, forms["daily"] = await asyncio.to_thread(_ingest_daily, report, daily, writer, accumulators)
             outcome.concealed = outcome.concealed or concealed
+        await asyncio.to_thread(_guard, tenant_id, report, forms, outcome)
         summaries = {acc.mode_key: acc.result() for acc in accumulators}
         pointer = await asyncio.to_thread(
-            writer.commit, refresh_date=refresh, summaries=summaries, concealed=outcome.concealed
+            writer.commit, refresh_date=refresh, summaries=summaries, concealed=outcome.concealed, forms=forms
         )
     except BaseException:
         await asyncio.to_thread(writer.abort)
@@ -269,27 +331,77 @@ async def _collect(g: GraphSession, tenant_id: str, report: ReportDef, outcome: 
         await _collect_report(g, tenant_id, report, outcome)
 
 
+def _storage_reason(exc: BaseException) -> str:
+    """One line, whatever azure-core stacked into the message (retries, the urllib3 error, its repr)."""
+    text = " ".join(redact(str(getattr(exc, "message", "") or exc)).split())
+    return f"storage unavailable: {type(exc).__name__}: {text}"[:300]
+
+
+def _deadline_s() -> float:
+    try:
+        return float(settings.get("COLLECT_TENANT_DEADLINE_S", str(DEFAULT_DEADLINE_S)) or DEFAULT_DEADLINE_S)
+    except ValueError:
+        return DEFAULT_DEADLINE_S
+
+
+async def _collect_one(
+    g: GraphSession, tenant: tenants.Tenant, outcome: runs.ReportOutcome, deadline: float, limit: float
+) -> str:
+    """Collect one dataset into `outcome`; returns why the tenant's remaining datasets must be skipped, or ""."""
+    report = REPORTS[outcome.report]
+    loop = asyncio.get_running_loop()
+    before = g.stats.snapshot()
+    stop = ""
+    try:
+        async with asyncio.timeout(deadline - loop.time()):
+            await _collect(g, tenant.tenant_id, report, outcome)
+    except TimeoutError:
+        outcome.status = "failed"
+        outcome.error = f"{_deadline_reached(limit)} during this dataset; the previous snapshot stays"
+        stop = f"skipped: {_deadline_reached(limit)}"
+    except Suspect as exc:
+        outcome.status, outcome.error = "suspect", str(exc)
+    except GraphFailure as exc:
+        outcome.status, outcome.error = "failed", str(exc)
+        if exc.status == 403:
+            outcome.error += (
+                f" (the app needs the Microsoft Graph application permission {report.permission}, "
+                "granted with admin consent)"
+            )
+        if exc.throttled:
+            stop = f"skipped: throttled (Graph still answered 429 on {outcome.report} after the SDK's retries)"
+    except ReportFormatError as exc:
+        outcome.status, outcome.error = "failed", str(exc)
+    except AzureError as exc:  # Graph failures are GraphFailure: what is left is storage
+        outcome.status, outcome.error = "failed", _storage_reason(exc)
+        stop = f"skipped: {outcome.error}"
+    except Exception as exc:  # recorded as data: a bug must not hide the other reports
+        log.exception("tenant %s report %s", tenant.tenant_id, outcome.report)
+        outcome.status, outcome.error = "failed", describe_error(exc)
+    after = g.stats.snapshot()
+    outcome.requests = after[0] - before[0]
+    outcome.throttled = after[1] - before[1]
+    outcome.throttle_wait_s = round(after[2] - before[2], 3)
+    return stop
+
+
 async def collect_tenant(
     tenant: tenants.Tenant, graph_settings: GraphSettings | None = None, schedule: str = "reports"
 ) -> runs.RunRecord:
+    """Collect one timer's datasets for a tenant; never raises: every failure is in the returned record, with a
+    one-line reason (storage included)."""
     run = runs.RunRecord(tenant_id=tenant.tenant_id, schedule=schedule)
     run.reports = [runs.ReportOutcome(report=key) for key in datasets(schedule)]
+    limit = _deadline_s()
+    deadline = asyncio.get_running_loop().time() + limit
+    storage_ok = True
     try:
-        creds = credentials.resolve(tenant.credential_prefix)
-        async with GraphSession(tenant.tenant_id, creds, graph_settings or GraphSettings.from_env()) as g:
-            for outcome in run.reports:
-                try:
-                    await _collect(g, tenant.tenant_id, REPORTS[outcome.report], outcome)
-                except (GraphFailure, ReportFormatError) as exc:
-                    outcome.status, outcome.error = "failed", str(exc)
-                except Exception as exc:  # recorded as data: a bug must not hide the other reports
-                    log.exception("tenant %s report %s", tenant.tenant_id, outcome.report)
-                    outcome.status, outcome.error = "failed", describe_error(exc)
-                if outcome.error.startswith("authentication failed"):
-                    run.error = outcome.error  # the other reports would fail the same way
-                    break
-            run.requests, run.throttled = g.stats.requests, g.stats.throttled
-            run.throttle_wait_s = g.stats.throttle_wait_s
+        await asyncio.to_thread(runs.start, run)  # "running": a run killed by the host leaves this trace
+    except AzureError as exc:
+        run.error, storage_ok = _storage_reason(exc), False
+    try:
+        if storage_ok:
+            await _collect_datasets(tenant, run, graph_settings or GraphSettings.from_env(), deadline, limit)
     except credentials.CredentialError as exc:
         run.error = f"credentials: {exc}"
     except Exception as exc:
@@ -299,7 +411,13 @@ async def collect_tenant(
         if outcome.status == "pending":
             outcome.status, outcome.error = "failed", run.error or "not attempted"
     run.finish()
-    await asyncio.to_thread(runs.save, run)
+    if storage_ok:
+        try:
+            await asyncio.to_thread(runs.save, run)
+        except AzureError as exc:
+            reason = f"{_storage_reason(exc)} (this run could not be recorded)"
+            run.error = f"{run.error}; {reason}" if run.error and reason not in run.error else reason
+            run.status = "failed"
     log.info(
         "tenant %s (%s): %s, %d rows, %d Graph requests%s",
         tenant.tenant_id,
@@ -312,16 +430,59 @@ async def collect_tenant(
     return run
 
 
+def _deadline_reached(limit: float) -> str:
+    return f"the tenant's collection deadline of {limit:g} s (COLLECT_TENANT_DEADLINE_S) was reached"
+
+
+async def _collect_datasets(
+    tenant: tenants.Tenant, run: runs.RunRecord, graph_settings: GraphSettings, deadline: float, limit: float
+) -> None:
+    loop = asyncio.get_running_loop()
+    creds = credentials.resolve(tenant.credential_prefix)
+    async with GraphSession(tenant.tenant_id, creds, graph_settings) as g:
+        stop = ""
+        for outcome in run.reports:
+            if not stop and loop.time() >= deadline:
+                stop = f"skipped: {_deadline_reached(limit)}"
+            if stop:
+                outcome.status, outcome.error = "skipped", stop
+                continue
+            stop = await _collect_one(g, tenant, outcome, deadline, limit)
+            if outcome.error.startswith("authentication failed"):
+                run.error = outcome.error  # the other reports would fail the same way
+                break
+            if not outcome.error.startswith("storage unavailable"):
+                try:
+                    await asyncio.to_thread(_progress, run, outcome)
+                except AzureError as exc:
+                    stop = f"skipped: {_storage_reason(exc)}"
+        run.requests, run.throttled = g.stats.requests, g.stats.throttled
+        run.throttle_wait_s = round(g.stats.throttle_wait_s, 3)
+
+
+def _progress(run: runs.RunRecord, outcome: runs.ReportOutcome) -> None:
+    outcome.finished = runs.now_iso()
+    try:
+        runs.save_outcome(run.tenant_id, outcome)
+    except BaseException:
+        outcome.finished = ""  # written again with the final record
+        raise
+    runs.save_run(run)
+
+
 async def collect_all(
     only: str | None = None, concurrency: int | None = None, schedule: str = "reports"
 ) -> list[runs.RunRecord]:
     """Collect one timer's datasets (`schedule`: "reports" or "health") for every enabled tenant (or one, by id
     or domain), `COLLECT_CONCURRENCY` at a time."""
     datasets(schedule)  # an unknown schedule fails before any tenant is touched
-    if only:
-        selected = [tenants.resolve(only)]
-    else:
-        selected = [t for t in tenants.list_all() if t.enabled]
+    try:
+        if only:
+            selected = [tenants.resolve(only)]
+        else:
+            selected = [t for t in tenants.list_all() if t.enabled]
+    except AzureError as exc:
+        raise CollectionError(f"cannot list the tenants: {_storage_reason(exc)}") from None
     limit = asyncio.Semaphore(concurrency or int(settings.get("COLLECT_CONCURRENCY", "4") or 4))
     graph_settings = GraphSettings.from_env()
 

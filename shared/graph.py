@@ -8,12 +8,16 @@ and SDK retries included), because the Graph request count is what throttling bu
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import logging
 import re
 import ssl
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlparse
 
 import httpx
@@ -28,8 +32,14 @@ from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph_core import GraphClientFactory
 
+from shared import settings as app_settings
 from shared.credentials import AppCredentials
 from shared.settings import GraphSettings
+
+DEFAULT_MAX_PAGES = 1000
+# httpx limits per request; a report download of 100,000 users streams for a few seconds only.
+READ_TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 10.0
 
 # Authorities MSAL knows; anything else (simulator, private authority) must skip instance discovery,
 # which would otherwise call login.microsoftonline.com and fail offline after ~5 s.
@@ -42,33 +52,53 @@ _KNOWN_AUTHORITY_HOSTS = {
 
 
 class GraphFailure(Exception):
-    """A Graph or Entra ID failure, with a message fit for a collection record (never a secret)."""
+    """A Graph or Entra ID failure, with a message fit for a collection record (never a secret).
+
+    `status`: the HTTP status Graph answered, when it answered one (403 names a missing permission upstream)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def throttled(self) -> bool:
+        return self.status == 429
 
 
 @dataclass
 class RequestStats:
     requests: int = 0
     throttled: int = 0
-    throttle_wait_s: float = 0.0
+    throttle_wait_s: float = 0.0  # seconds really waited before a retry of a 429, not the advertised Retry-After
+    token_renewals: int = 0
     paths: list[str] = field(default_factory=list)
+
+    def snapshot(self) -> tuple[int, int, float]:
+        return self.requests, self.throttled, self.throttle_wait_s
 
 
 class _CountingTransport(httpx.AsyncBaseTransport):
-    """Innermost transport: sees each real request, below the SDK's redirect and retry middleware."""
+    """Innermost transport: sees each real request, below the SDK's redirect and retry middleware.
+
+    Throttling waits are measured, not added up from Retry-After: the time from a 429 to the retry the SDK sends
+    after it (`Retry-Attempt` header). A 429 the SDK gives up on, or a wait cut short by the tenant's deadline,
+    adds nothing."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, stats: RequestStats) -> None:
         self._inner = inner
         self._stats = stats
+        self._throttled_at: float | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._throttled_at is not None and "Retry-Attempt" in request.headers:
+            self._stats.throttle_wait_s += time.monotonic() - self._throttled_at
+        self._throttled_at = None
         self._stats.requests += 1
         self._stats.paths.append(request.url.path)
         response = await self._inner.handle_async_request(request)
         if response.status_code == 429:
             self._stats.throttled += 1
-            retry_after = response.headers.get("Retry-After", "")
-            if retry_after.isdigit():
-                self._stats.throttle_wait_s += int(retry_after)
+            self._throttled_at = time.monotonic()
         return response
 
     async def aclose(self) -> None:
@@ -86,6 +116,13 @@ def _http_error(status: int, code: str, message: str) -> str:
     return text
 
 
+def _error_code(body: bytes) -> str:
+    try:
+        return str((json.loads(body).get("error") or {}).get("code", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
 def _http_error_from_body(status: int, body: bytes) -> str:
     """The reason of a failed response whose body we read ourselves (Graph's JSON error, or whatever came)."""
     try:
@@ -95,18 +132,113 @@ def _http_error_from_body(status: int, body: bytes) -> str:
         return _http_error(status, "(no JSON error body)", repr(body[:60]))
 
 
-def describe_error(exc: BaseException) -> str:
-    """A one-line reason naming what failed: auth, Graph error code, transport. Never includes secrets."""
+# Hosts whose URLs may be logged or recorded in full: Graph and the login endpoint (registered per session). Any
+# other URL is a report download, pre-authenticated by its path and query: only its scheme and host are shown.
+_SAFE_HOSTS: set[str] = set()
+_URL = re.compile(r"https?://[^\s\"'<>]+")
+
+
+def safe_url(url: object) -> str:
+    """A URL fit for a log line or a reason: Graph's without its query, a download's without path and query."""
+    parts = urlparse(str(url))
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if parts.netloc.lower() in _SAFE_HOSTS:
+        return origin + parts.path
+    return origin + "/<pre-authenticated download URL>"
+
+
+def redact(text: str) -> str:
+    return _URL.sub(lambda m: safe_url(m.group(0)), text)
+
+
+class _RedactUrls(logging.Filter):
+    """httpx logs every request URL at INFO (`HTTP Request: GET <url>`), a report download's token included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_REDACT = _RedactUrls()
+# Report downloads only ever go through httpx; httpcore logs each 302's Location header at DEBUG. A logger's
+# filter sees only its own records, hence every httpcore logger by name.
+for _name in ("httpx", "httpcore.http11", "httpcore.http2", "httpcore.connection", "httpcore.proxy", "httpcore.socks"):
+    if _REDACT not in logging.getLogger(_name).filters:
+        logging.getLogger(_name).addFilter(_REDACT)
+
+_CONSENT_CODES = ("AADSTS65001", "AADSTS7000229")
+
+
+def _request_url(exc: BaseException) -> str:
+    try:
+        return safe_url(exc.request.url)  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):
+        return "Graph"
+
+
+def describe_error(exc: BaseException, consent_url: str = "") -> str:
+    """A one-line reason naming what failed: auth, Graph error code, transport. Never includes secrets.
+
+    `consent_url`: the tenant's admin-consent URL, named when Entra ID says the app was never consented to."""
     if isinstance(exc, ClientAuthenticationError):
         text = str(exc.message or exc).splitlines()[0]
-        return f"authentication failed: {text}"
+        code = next((c for c in _CONSENT_CODES if c in text), "")
+        if code:
+            where = f" at {consent_url}" if consent_url else ""
+            return (
+                f"authentication failed: the app has no admin consent in this tenant ({code}): an administrator "
+                f"of the tenant must grant it once{where}"
+            )
+        return f"authentication failed: {redact(text)}"
     if isinstance(exc, ODataError):
         code = exc.error.code if exc.error else "?"
         message = exc.error.message if exc.error else ""
         return _http_error(exc.response_status_code, code, message)
+    if isinstance(exc, httpx.TimeoutException):
+        kind = type(exc).__name__
+        limit = CONNECT_TIMEOUT_S if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else READ_TIMEOUT_S
+        url = _request_url(exc)
+        # A report request's exception names the Graph URL even when its download (a redirect hop) timed out.
+        hop = " (or the download it redirects to)" if "/reports/" in url else ""
+        return f"{url}{hop} did not answer within {limit:g} s ({kind})"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot reach Graph or the login endpoint at {_request_url(exc)}: ConnectError: {redact(str(exc))}"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return (
+            f"the connection to {_request_url(exc)} broke mid-response ({type(exc).__name__}: {redact(str(exc))}); "
+            "the server was reached"
+        )
     if isinstance(exc, httpx.TransportError | AzureError):
-        return f"cannot reach Graph or the login endpoint: {type(exc).__name__}: {exc}"
-    return f"{type(exc).__name__}: {exc}"
+        return f"cannot reach Graph or the login endpoint: {type(exc).__name__}: {redact(str(exc))}"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return f"no space left on the device of the temp dir {tempfile.gettempdir()} (reports over 1 MiB spool there)"
+    return f"{type(exc).__name__}: {redact(str(exc))}"
+
+
+class _RenewableCredential:
+    """The azure-identity credential, replaceable by a fresh one (with an empty token cache) when Graph rejects a
+    token before its expiry: azure-identity would otherwise hand out the same cached token until it expires."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._inner = factory()
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        return await self._inner.get_token(*scopes, **kwargs)
+
+    async def renew(self) -> None:
+        old, self._inner = self._inner, self._factory()
+        await old.close()
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def _spool() -> IO[bytes]:
+    return tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - handed to the caller
 
 
 class GraphSession:
@@ -116,30 +248,36 @@ class GraphSession:
         self.tenant_id = tenant_id
         self.graph_endpoint = settings.graph_endpoint
         self.stats = RequestStats()
+        self.max_pages = int(app_settings.get("COLLECT_MAX_PAGES", str(DEFAULT_MAX_PAGES)) or DEFAULT_MAX_PAGES)
         authority = settings.login_endpoint
+        self.consent_url = f"{authority}/{tenant_id}/adminconsent?client_id={credentials.client_id}"
+        _SAFE_HOSTS.update(h.lower() for h in (urlparse(authority).netloc, urlparse(self.graph_endpoint).netloc))
         kwargs: dict = {"authority": authority}
         if urlparse(authority).hostname not in _KNOWN_AUTHORITY_HOSTS:
             kwargs["disable_instance_discovery"] = True
         if settings.ca_bundle:
             kwargs["connection_verify"] = settings.ca_bundle
-        if credentials.certificate_path:
-            self._credential = CertificateCredential(
-                tenant_id, credentials.client_id, certificate_path=credentials.certificate_path, **kwargs
-            )
-        elif credentials.certificate_pem:
-            self._credential = CertificateCredential(
-                tenant_id, credentials.client_id, certificate_data=credentials.certificate_pem.encode(), **kwargs
-            )
-        else:
-            self._credential = ClientSecretCredential(
-                tenant_id, credentials.client_id, credentials.client_secret, **kwargs
-            )
+
+        def credential() -> CertificateCredential | ClientSecretCredential:
+            if credentials.certificate_path:
+                return CertificateCredential(
+                    tenant_id, credentials.client_id, certificate_path=credentials.certificate_path, **kwargs
+                )
+            if credentials.certificate_pem:
+                return CertificateCredential(
+                    tenant_id, credentials.client_id, certificate_data=credentials.certificate_pem.encode(), **kwargs
+                )
+            return ClientSecretCredential(tenant_id, credentials.client_id, credentials.client_secret, **kwargs)
+
+        self._credential = _RenewableCredential(credential)
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=settings.ca_bundle) if settings.ca_bundle else True
         )
         transport = _CountingTransport(httpx.AsyncHTTPTransport(verify=verify), self.stats)
         http_client = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(60.0, connect=10.0))
+            client=httpx.AsyncClient(
+                transport=transport, timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+            )
         )
         auth = AzureIdentityAuthenticationProvider(self._credential, scopes=[f"{settings.graph_endpoint}/.default"])
         adapter = GraphRequestAdapter(auth, client=http_client)
@@ -168,33 +306,78 @@ class GraphSession:
             builder = getattr(self.client.reports, f"{builder_name}_with_date")(dt.date.fromisoformat(date))
         else:
             builder = getattr(self.client.reports, f"{builder_name}_with_period")(period or "D7")
-        out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - handed to the caller
+        out = _spool()
         try:
-            info = builder.to_get_request_information()
-            adapter = self.client.request_adapter
-            adapter.set_base_url_for_request_information(info)
-            await self._auth.authenticate_request(info)
-            span = adapter.start_tracing_span(info, "report_download")
-            try:
-                request = adapter.get_request_from_request_information(info, span, span)
-            finally:
-                span.end()
-            response = await self._http_client.send(request, stream=True)
-            try:
-                if response.status_code >= 400:
-                    raise GraphFailure(_http_error_from_body(response.status_code, await response.aread()))
-                async for chunk in response.aiter_bytes():
-                    out.write(chunk)
-            finally:
-                await response.aclose()
+            for attempt in (1, 2):
+                response = await self._send_report_request(builder)
+                try:
+                    if response.status_code >= 400:
+                        body = await response.aread()
+                        if attempt == 1 and self._token_rejected(response.status_code, body):
+                            await self._renew_token()
+                            continue
+                        raise GraphFailure(_http_error_from_body(response.status_code, body), response.status_code)
+                    await self._stream_body(function, response, out)
+                finally:
+                    await response.aclose()
+                break
         except GraphFailure:
             out.close()
             raise
         except Exception as exc:  # every failure becomes a recorded reason, not a crash
             out.close()
-            raise GraphFailure(describe_error(exc)) from None
+            raise GraphFailure(f"{function}: {self.describe(exc)}") from None
         out.seek(0)
         return out
+
+    async def _send_report_request(self, builder: Any) -> httpx.Response:
+        info = builder.to_get_request_information()
+        adapter = self.client.request_adapter
+        adapter.set_base_url_for_request_information(info)
+        await self._auth.authenticate_request(info)
+        span = adapter.start_tracing_span(info, "report_download")
+        try:
+            request = adapter.get_request_from_request_information(info, span, span)
+        finally:
+            span.end()
+        return await self._http_client.send(request, stream=True)
+
+    @staticmethod
+    async def _stream_body(function: str, response: httpx.Response, out: IO[bytes]) -> None:
+        """Copy the body; a body shorter than its Content-Length is a failure, never a report."""
+        announced = response.headers.get("Content-Length", "")
+        expected = f" of {announced}" if announced.isdigit() else ""
+        try:
+            async for chunk in response.aiter_bytes():
+                out.write(chunk)
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise GraphFailure(
+                f"{function}: the download connection was dropped after {response.num_bytes_downloaded}{expected} "
+                f"bytes ({type(exc).__name__}); nothing stored"
+            ) from None
+        except httpx.TimeoutException:
+            raise GraphFailure(
+                f"{function}: the download at {safe_url(response.request.url)} stalled for {READ_TIMEOUT_S:g} s "
+                f"after {response.num_bytes_downloaded}{expected} bytes (ReadTimeout); nothing stored"
+            ) from None
+        if announced.isdigit() and "Content-Encoding" not in response.headers:
+            if response.num_bytes_downloaded != int(announced):
+                raise GraphFailure(
+                    f"{function}: the download ended after {response.num_bytes_downloaded} of {announced} bytes "
+                    "(Content-Length); nothing stored"
+                )
+
+    @staticmethod
+    def _token_rejected(status: int, body: bytes) -> bool:
+        return status == 401 and _error_code(body) == "InvalidAuthenticationToken"
+
+    async def _renew_token(self) -> None:
+        """Graph rejected a token before its expiry (revoked, or a clock skew): get a new one, once per request."""
+        self.stats.token_renewals += 1
+        await self._credential.renew()
+
+    def describe(self, exc: BaseException) -> str:
+        return describe_error(exc, self.consent_url)
 
     # -- directory (contact sync, issue 4): plain dicts so callers never see SDK models ------------------
     USER_SELECT = (
@@ -255,11 +438,20 @@ class GraphSession:
         `Incident`, an enum value newer than the SDK), and the first model parse would import ~1,200 modules
         (+1-1.7 s, +30 MB) for nothing.
         """
-        info = RequestInformation()
-        info.http_method = Method.GET
-        info.url = url
-        info.headers.try_add("Accept", "application/json")
-        body = await self.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+        for attempt in (1, 2):
+            info = RequestInformation()
+            info.http_method = Method.GET
+            info.url = url
+            info.headers.try_add("Accept", "application/json")
+            try:
+                body = await self.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+            except ODataError as exc:
+                code = exc.error.code if exc.error else ""
+                if attempt == 1 and exc.response_status_code == 401 and code == "InvalidAuthenticationToken":
+                    await self._renew_token()
+                    continue
+                raise
+            break
         try:
             doc = json.loads(body or b"{}")
         except ValueError:
@@ -275,8 +467,14 @@ class GraphSession:
         whole collection, so a caller never stores part of it."""
         seen: set[str] = set()
         url: str | None = f"{self.graph_endpoint}/{path}"
+        pages = 0
         try:
             while url:
+                if pages >= self.max_pages:
+                    raise GraphFailure(
+                        f"{what}: still a nextLink after {pages} pages (COLLECT_MAX_PAGES); stopped, nothing stored"
+                    )
+                pages += 1
                 page = await self._get_json(url)
                 yield page.get("value") or []
                 url = page.get("@odata.nextLink")
@@ -289,7 +487,8 @@ class GraphSession:
         except GraphFailure:
             raise
         except Exception as exc:
-            raise GraphFailure(f"{what}: {describe_error(exc)}") from None
+            status = exc.response_status_code if isinstance(exc, ODataError) else None
+            raise GraphFailure(f"{what}: {self.describe(exc)}", status) from None
 
     async def _all_pages(self, what: str, path: str) -> list[dict]:
         return [item async for items in self._pages(what, path) for item in items]
@@ -314,4 +513,5 @@ class GraphSession:
         except GraphFailure:
             raise
         except Exception as exc:
-            raise GraphFailure(f"reportSettings: {describe_error(exc)}") from None
+            status = exc.response_status_code if isinstance(exc, ODataError) else None
+            raise GraphFailure(f"reportSettings: {self.describe(exc)}", status) from None

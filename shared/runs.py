@@ -1,4 +1,9 @@
-"""Collection-run records (one per tenant and run, newest first) and the last outcome per tenant and report."""
+"""Collection-run records (one per tenant and run, newest first) and the last outcome per tenant and report.
+
+A run record is written when the run starts (Status "running", and every dataset's `ReportStatus` marked
+"running") and again as each dataset finishes, so a run the host kills leaves a trace: `collection_status` shows
+its unfinished datasets as interrupted once the tenant's deadline has passed. Each dataset's `ReportStatus` is
+written as soon as it finishes, with its own throttling figures (per dataset, hence per schedule)."""
 
 from __future__ import annotations
 
@@ -22,12 +27,17 @@ def now_iso() -> str:
 @dataclass
 class ReportOutcome:
     report: str
-    status: str = "pending"  # success | failed
+    status: str = "pending"  # success | failed | suspect (held back, previous snapshot kept) | skipped
     rows: int = 0
     refresh_date: str = ""
     concealed: bool = False
     entities: int = 0
     error: str = ""
+    requests: int = 0
+    throttled: int = 0
+    throttle_wait_s: float = 0.0
+    held_rows: int = 0  # suspect: the row count of the snapshot held back, confirmed by an equal next one
+    finished: str = ""
 
 
 @dataclass
@@ -42,6 +52,7 @@ class RunRecord:
     throttle_wait_s: float = 0.0
     error: str = ""
     reports: list[ReportOutcome] = field(default_factory=list)
+    row_key: str = field(default_factory=lambda: _row_key(time.time_ns()))
 
     @property
     def rows(self) -> int:
@@ -50,6 +61,9 @@ class RunRecord:
     def finish(self) -> None:
         self.ended = now_iso()
         failed = [r for r in self.reports if r.status != "success"]
+        for r in self.reports:
+            if r.status == "pending":
+                r.status = "failed"
         if self.error or (failed and len(failed) == len(self.reports)):
             self.status = "failed"
         elif failed:
@@ -57,7 +71,11 @@ class RunRecord:
         else:
             self.status = "success"
         if not self.error and failed:
-            self.error = "; ".join(f"{r.report}: {r.error}" for r in failed)
+            # Datasets that failed for the same reason (skipped after a throttled one...) share one mention.
+            by_reason: dict[str, list[str]] = {}
+            for r in failed:
+                by_reason.setdefault(r.error, []).append(r.report)
+            self.error = "; ".join(f"{', '.join(keys)}: {reason}" for reason, keys in by_reason.items())
 
 
 def _row_key(ns: int) -> str:
@@ -82,12 +100,12 @@ def prune(tenant_id: str, days: float) -> int:
     return len(old)
 
 
-def save(run: RunRecord) -> None:
-    row_key = _row_key(time.time_ns())
+def save_run(run: RunRecord) -> None:
+    """Write the run record as it stands (a "running" one at the start and after each dataset, then the final)."""
     storage.table(RUNS).upsert_entity(
         {
             "PartitionKey": run.tenant_id,
-            "RowKey": row_key,
+            "RowKey": run.row_key,
             "Started": run.started,
             "Ended": run.ended,
             "Status": run.status,
@@ -100,19 +118,48 @@ def save(run: RunRecord) -> None:
             "Reports": json.dumps([asdict(r) for r in run.reports]),
         }
     )
-    status = storage.table(STATUS)
+
+
+def start(run: RunRecord) -> None:
+    """The "running" run record, and every dataset of the run marked running (one transaction: one partition)."""
+    save_run(run)
+    marks = [
+        (
+            "upsert",
+            {"PartitionKey": run.tenant_id, "RowKey": r.report, "LastStatus": "running", "LastAttempt": run.started},
+        )  # fmt: skip
+        for r in run.reports
+    ]
+    if marks:
+        storage.table(STATUS).submit_transaction(marks)  # merge: the other properties stay
+
+
+def save_outcome(tenant_id: str, r: ReportOutcome) -> None:
+    """The last outcome of one dataset, written as soon as it finishes."""
+    when = r.finished or now_iso()
+    entity = {
+        "PartitionKey": tenant_id,
+        "RowKey": r.report,
+        "LastAttempt": when,
+        "LastStatus": r.status,
+        "LastError": r.error[:8000],
+        "Concealed": r.concealed,
+        "LastThrottled": r.throttled,
+        "LastThrottleWaitSeconds": float(r.throttle_wait_s),
+        "Held": r.status == "suspect",
+        "HeldRows": r.held_rows,
+    }
+    if r.status == "success":
+        entity["LastSuccess"] = when
+    storage.table(STATUS).upsert_entity(entity)  # merge: LastSuccess survives a failed run
+
+
+def save(run: RunRecord) -> None:
+    """The final record of a run, and every dataset outcome not written yet."""
+    save_run(run)
     for r in run.reports:
-        entity = {
-            "PartitionKey": run.tenant_id,
-            "RowKey": r.report,
-            "LastAttempt": run.ended,
-            "LastStatus": r.status,
-            "LastError": r.error[:8000],
-            "Concealed": r.concealed,
-        }
-        if r.status == "success":
-            entity["LastSuccess"] = run.ended
-        status.upsert_entity(entity)  # merge: LastSuccess survives a failed run
+        if not r.finished:
+            save_outcome(run.tenant_id, r)
     prune(run.tenant_id, float(settings.get("RUNS_RETENTION_DAYS", "30") or 30))
 
 

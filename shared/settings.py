@@ -31,6 +31,9 @@ SETTINGS: dict[str, str] = {
     "O365_TENANT_ID": "Single-tenant shortcut: monitor this tenant without a Tenants table entry",
     "COLLECT_SCHEDULE": f"NCRONTAB schedule of the report collection (default '{DEFAULT_COLLECT_SCHEDULE}')",
     "COLLECT_CONCURRENCY": "Tenants collected at once (default 4)",
+    "COLLECT_TENANT_DEADLINE_S": "Seconds one tenant's collection may take; its remaining datasets are then skipped "
+    "(default 600)",
+    "COLLECT_MAX_PAGES": "Most pages read from one JSON collection before it fails as endless (default 1000)",
     "RUNS_RETENTION_DAYS": "Days of collection-run records kept per tenant (default 30)",
     "HEALTH_SCHEDULE": "NCRONTAB schedule of the service health collection (default '0 */5 * * * *')",
     "SYNC_SCHEDULE": "NCRONTAB schedule of the directory sync and contact matching (default '0 0 */6 * * *')",

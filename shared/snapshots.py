@@ -61,6 +61,7 @@ class Pointer:
     summaries: dict[str, dict]
     concealed: bool
     collected_at: str
+    forms: dict[str, int] | None = None  # CSV reports: rows per form ("d7", "daily"), for the plausibility guard
 
     @classmethod
     def from_entity(cls, e: dict) -> Pointer:
@@ -75,6 +76,7 @@ class Pointer:
             summaries=json.loads(e.get("Summaries", "{}")),
             concealed=bool(e.get("Concealed", False)),
             collected_at=e.get("CollectedAt", ""),
+            forms=json.loads(e["Forms"]) if e.get("Forms") else None,
         )
 
 
@@ -111,7 +113,9 @@ class SnapshotWriter:
             self.entities_written += len(self._pending)
             self._pending = []
 
-    def commit(self, *, refresh_date: str, summaries: dict[str, dict], concealed: bool) -> Pointer:
+    def commit(
+        self, *, refresh_date: str, summaries: dict[str, dict], concealed: bool, forms: dict[str, int] | None = None
+    ) -> Pointer:
         if self._buffer:
             self._seal()
         self._flush()
@@ -127,6 +131,8 @@ class SnapshotWriter:
             "Concealed": concealed,
             "CollectedAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
+        if forms is not None:
+            entity["Forms"] = json.dumps(forms)
         pointers = storage.table(POINTERS)
         try:
             old = pointers.get_entity(self.tenant_id, self.report)

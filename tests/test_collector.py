@@ -121,7 +121,8 @@ def test_throttled_report_waits_for_retry_after_then_succeeds(graph_env: GraphSi
     graph_env.add_fault(Fault("throttle", tenant=t.tenant_id, path_contains="getMailboxUsageDetail", times=1))
     run = collect(t.tenant_id)
     assert run.status == "success", run.error
-    assert run.throttled == 1 and run.throttle_wait_s == 1
+    # The wait really spent before the retry (Retry-After: 1), not an advertised figure.
+    assert run.throttled == 1 and round(run.throttle_wait_s) == 1
     assert run.requests == FULL_REQUESTS + 1  # the one retried request
 
 

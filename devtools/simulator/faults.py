@@ -6,11 +6,22 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-# throttle: 429 + Retry-After; unavailable: 503 (+ Retry-After); slow: sleep `delay` then answer normally;
-# truncated / not_csv: spoil a report download; forbidden: 403 S2SUnauthorized (app lacks Reports.Read.All).
-FAULT_KINDS = frozenset({"throttle", "unavailable", "slow", "truncated", "not_csv", "forbidden"})
-# These only make sense on the download of a report; the others hit the first matching request.
-DOWNLOAD_ONLY_KINDS = frozenset({"truncated", "not_csv"})
+# throttle: 429 + Retry-After; unavailable: 503 (+ Retry-After); gateway_timeout: 504 (retried by the SDK like
+# 503); slow: sleep `delay` then answer normally; forbidden: 403 S2SUnauthorized (app lacks Reports.Read.All);
+# expire_token: 401 InvalidAuthenticationToken before the token's expiry (the token stays revoked, as when
+# Entra ID revokes a grant early); endless_pages: every page of a JSON collection has a new nextLink.
+# Download faults: truncated (cut mid-line, Content-Length matching the cut), cut_line (cut at a line boundary),
+# cut_cell (cut inside the last cell of a line, so the short last row still has every cell), header_only (the
+# header line alone), dropped (the full
+# Content-Length announced, half the body sent, then the connection closed), not_csv (an HTML page).
+# Login faults (token endpoint): no_consent (AADSTS65001), no_service_principal (AADSTS7000229).
+DOWNLOAD_ONLY_KINDS = frozenset({"truncated", "not_csv", "cut_line", "cut_cell", "header_only", "dropped"})
+LOGIN_ONLY_KINDS = frozenset({"no_consent", "no_service_principal"})
+FAULT_KINDS = frozenset(
+    {"throttle", "unavailable", "gateway_timeout", "slow", "forbidden", "expire_token", "endless_pages"}
+    | DOWNLOAD_ONLY_KINDS
+    | LOGIN_ONLY_KINDS
+)
 
 
 @dataclass
@@ -68,19 +79,23 @@ class FaultBook:
         download: bool,
         page: int | None = None,
         json_body: bool = False,
+        login: bool = False,
     ) -> Fault | None:
         """Consume one use of the first fault matching this request, if any.
 
         `paths`: the request path, plus for a download the report request that issued it, so that
         `path_contains="getMailboxUsageDetail"` can target that report's download; for Graph requests also the
         path with its query string, so `path_contains="$skiptoken"` targets every page after the first.
-        `tenant_keys`: the request's tenant id and domains, lowercased. `page`: the JSON collection page number
+        `tenant_keys`: the request's tenant id and domains, lowercased. `login`: a token request (only login
+        faults apply to it, and only to it). `page`: the JSON collection page number
         of the request (1 without a skip token), matched by `Fault.page`.
         """
         with self._lock:
             for fault in self._faults:
                 # A report request answers a 302: its body faults belong to the download. A JSON collection
                 # page has a body of its own, so `not_csv` (an HTML page instead of the data) applies there.
+                if (fault.kind in LOGIN_ONLY_KINDS) != login:
+                    continue
                 if fault.kind in DOWNLOAD_ONLY_KINDS and not download and not (json_body and fault.kind == "not_csv"):
                     continue
                 if fault.tenant is not None and fault.tenant.lower() not in tenant_keys:

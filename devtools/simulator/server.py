@@ -116,6 +116,8 @@ class _Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
     stream: _Readable | None = None  # sent instead of body, `stream_length` bytes
     stream_length: int = 0
+    # A connection dropped mid-body: the stream is shorter than `stream_length`, then the socket is closed.
+    drop: bool = False
 
 
 def _json_reply(status: int, payload: object, headers: Iterable[tuple[str, str]] = ()) -> _Reply:
@@ -227,6 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             if reply.stream is not None:
                 reply.stream.close()
+            if reply.drop:
+                self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         # The request line of a download carries its pre-authenticated token.
@@ -517,9 +521,34 @@ class GraphSimulator:
         if rest == "oauth2/v2.0/token" and method == "POST":
             if tenant is None:
                 return self._unknown_tenant(parts[0], headers)
+            fault = self._faults.take(paths=(path,), tenant_keys=self._tenant_keys(tenant), download=False, login=True)
+            if fault is not None:
+                return self._login_fault(fault, tenant, body, headers)
             form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
             return self._token(tenant, form, headers)
         return _Reply(404, b"Not Found", "text/plain")
+
+    def _login_fault(self, fault: Fault, tenant: SampleTenant, body: bytes, headers: Any) -> _Reply:
+        form = parse_qs(body.decode("utf-8", "replace"))
+        client_id = (form.get("client_id") or [""])[0]
+        if fault.kind == "no_service_principal":
+            # The app was never consented to in this tenant, so it has no service principal there.
+            return self._aad_error(
+                400,
+                "invalid_client",
+                7000229,
+                f"The client application {client_id} is missing service principal in the tenant {tenant.tenant_id}. "
+                "See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
+                headers,
+            )
+        return self._aad_error(
+            400,
+            "invalid_grant",
+            65001,
+            f"The user or administrator has not consented to use the application with ID '{client_id}' named "
+            "'o365mon'. Send an interactive authorization request for this user and resource.",
+            headers,
+        )
 
     def _openid_configuration(self, tenant: SampleTenant) -> dict[str, object]:
         base = f"{self.login_endpoint}/{tenant.tenant_id}"
@@ -731,6 +760,8 @@ class GraphSimulator:
                 headers,
                 [("Retry-After", str(fault.retry_after))],
             )
+        if fault.kind == "gateway_timeout":
+            return self._graph_error(504, "UnknownError", "", headers)
         if fault.kind == "forbidden":
             return self._graph_error(403, "S2SUnauthorized", "Invalid scope claims/roles.", headers)
         if fault.kind == "not_csv":  # on a JSON request: a proxy's HTML page where JSON was expected
@@ -767,6 +798,14 @@ class GraphSimulator:
             page=page,
             json_body="/reports/" not in path,
         )
+        if fault is not None and fault.kind == "expire_token":
+            with self._lock:
+                self._grants.pop(auth[7:].strip(), None)
+            return self._graph_error(
+                401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.", headers
+            )
+        if fault is not None and fault.kind == "endless_pages":
+            return self._endless_page(path, query, page)
         if fault is not None:
             reply = self._fault_reply(fault, headers)
             if reply is not None:
@@ -792,6 +831,15 @@ class GraphSimulator:
             return self._report(tenant, grant, match.group(1), match.group(2), path, headers)
         segment = path.rstrip("/").rsplit("/", 1)[-1].split("(", 1)[0]
         return self._graph_error(400, "BadRequest", f"Resource not found for the segment '{segment}'.", headers)
+
+    def _endless_page(self, path: str, query: str, page: int) -> _Reply:
+        """A broken server: a page whose nextLink is always new (a distinct skip token), never the last."""
+        payload = {
+            "@odata.context": _CONTEXT + path.rsplit("/", 1)[-1],
+            "@odata.nextLink": self._next_link(path, query, page * 100, page + 1),
+            "value": [],
+        }
+        return _json_reply(200, payload)
 
     def _handle_sim_faults(self, method: str, body: bytes) -> _Reply:
         if method == "DELETE":
@@ -1037,10 +1085,44 @@ class GraphSimulator:
                 return reply
         content = self._render(download)
         size = content.seek(0, 2)
-        if fault is not None and fault.kind == "truncated":
+        announced = size
+        kind = fault.kind if fault is not None else ""
+        if kind == "truncated":
             size = self._truncation_point(content, size)
+        elif kind in ("cut_line", "cut_cell"):
+            size = self._cut_point(content, size, inside_last_cell=kind == "cut_cell")
+        elif kind == "header_only":
+            content.seek(0)
+            size = content.read().find(b"\n") + 1 or size
+        elif kind == "dropped":
+            size = max(1, size // 2)
+        if kind != "dropped":
+            announced = size  # a server that cut the body itself announces the cut length
         content.seek(0)
-        return _Reply(200, content_type="application/octet-stream", stream=_Limited(content, size), stream_length=size)
+        return _Reply(
+            200,
+            content_type="application/octet-stream",
+            stream=_Limited(content, size),
+            stream_length=announced,
+            drop=kind == "dropped",
+        )
+
+    @staticmethod
+    def _cut_point(content: IO[bytes], size: int, *, inside_last_cell: bool) -> int:
+        """A length that ends the body about halfway, right after a line ending (`cut_line`), or inside the last
+        cell of that line (`cut_cell`: the last row keeps every cell, only its last value is short)."""
+        content.seek(0)
+        body = content.read()
+        end = body.find(b"\n", size // 2)
+        if end < 0:
+            end = body.rfind(b"\n", 0, max(0, size - 1))
+        if end < 0:
+            return size
+        if not inside_last_cell:
+            return end + 1
+        line_end = end - 1 if body[end - 1 : end] == b"\r" else end
+        comma = body.rfind(b",", 0, line_end)
+        return comma + 1 + (line_end - comma - 1) // 2
 
     def _render(self, download: _Download) -> IO[bytes]:
         key = (

@@ -154,6 +154,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     O365_TENANT_ID: o365TenantId
     COLLECT_SCHEDULE: collectSchedule
     COLLECT_CONCURRENCY: string(collectConcurrency)
+    COLLECT_TENANT_DEADLINE_S: '600'
+    COLLECT_MAX_PAGES: '1000'
     RUNS_RETENTION_DAYS: string(runsRetentionDays)
     HEALTH_SCHEDULE: healthSchedule
     SYNC_SCHEDULE: syncSchedule

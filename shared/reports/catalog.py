@@ -27,6 +27,8 @@ class ReportDef:
     identity_column: str  # the column that names a user/site (checked for concealed names)
     source: str = "csv"  # "csv" report or "json" collection
     schedule: str = "reports"  # which timer collects it: "reports" (COLLECT_SCHEDULE) or "health"
+    # The Graph application permission it needs: a 403 names it (granted with admin consent).
+    permission: str = "Reports.Read.All"
 
 
 UPN = "User Principal Name"
@@ -112,6 +114,7 @@ SHAREPOINT_ACTIVITY = _csv(
 # JSON collections, flattened. One row per (service, issue); a service without issues has one row whose
 # issue columns are "" (Centreon shows them as "-").
 SERVICE_HEALTH = ReportDef(
+    permission="ServiceHealth.Read.All",
     key="service_health",
     function="admin/serviceAnnouncement/healthOverviews?$expand=issues",
     daily=False,
@@ -126,6 +129,7 @@ SERVICE_HEALTH = ReportDef(
 )  # fmt: skip
 # One row per SKU (subscribedSkus): prepaid units, consumed units, capability status as Graph spells it.
 SUBSCRIPTIONS = ReportDef(
+    permission="Organization.Read.All",
     key="subscriptions",
     function="subscribedSkus",
     daily=False,
@@ -138,6 +142,7 @@ SUBSCRIPTIONS = ReportDef(
 )  # fmt: skip
 # One row per credential of every application: type "password" or "key", end/start as ISO 8601 UTC.
 APP_CREDENTIALS = ReportDef(
+    permission="Application.Read.All",
     key="app_credentials",
     function="applications",
     daily=False,
@@ -147,6 +152,7 @@ APP_CREDENTIALS = ReportDef(
 )
 # One row (the tenant's organization): directory size quota, domains (JSON-encoded list of names).
 ORGANIZATION = ReportDef(
+    permission="Organization.Read.All",
     key="organization",
     function="organization",
     daily=False,
@@ -159,6 +165,7 @@ ORGANIZATION = ReportDef(
 )  # fmt: skip
 # One row: the tenant's "display concealed names in reports" setting (admin/reportSettings).
 REPORT_SETTINGS = ReportDef(
+    permission="ReportSettings.Read.All",
     key="report_settings",
     function="admin/reportSettings",
     daily=False,

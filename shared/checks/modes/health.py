@@ -8,11 +8,13 @@ columns `report` (dataset key), `last_attempt`, `last_status` (success|failed|''
 data-freshness (--filter-report): per dataset `report-age`, hours since the report refresh date (00:00 UTC) for
 CSV reports, since the last collection for JSON collections (default --warning-report-age=72
 --critical-report-age=120), `collection-age`, hours since the last successful collection, and a `status`
-whose default warning is `%{report} eq 'service_health' and %{collection_age} > 0.25` (service health is
-collected every few minutes) and default unknown `%{last_success} eq ''` (never collected).
+whose default warning is `%{future} == 1 or (%{report} eq 'service_health' and %{collection_age} > 0.25)`
+(a report date in the future; service health is collected every few minutes) and default unknown `%{last_success} eq ''` (never collected).
 
 collection-status (--filter-report): per dataset a `status` CRITICAL when the last collection failed
-(default --critical-status=`%{last_status} eq 'failed'`, the error is in the output), the throttling seen by
+(default --critical-status=`%{last_status} eq 'failed'`, the error is in the output; an interrupted run's
+unfinished datasets count as failed), WARNING when a new report was held back as implausible ("suspect": the
+previous snapshot stays) or the dataset was skipped (throttling, deadline), the throttling seen by
 the last collection (`throttled` responses 429 and `throttle-wait` seconds waited: e.g.
 --warning-throttle-wait=60) and `concealed` names (e.g. --warning-concealed='%{concealed}').
 """
@@ -47,8 +49,12 @@ def _freshness(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
         csv = getattr(REPORTS.get(name), "source", "csv") == "csv"
         dated = row.get("refresh_date") if csv and row.get("refresh_date") else row.get("collected_at")
         last = str(row.get("last_success") or "")
-        instances[name] = {"name": name, "last_success": last, "last_success_text": last or "never",
-                           "report_age": _hours_since(str(dated or "")), "collection_age": _hours_since(last)}  # fmt: skip
+        age = _hours_since(str(dated or ""))
+        # A date ahead of the clock is a clock or data error, never fresh data: said so, and a warning.
+        future = age is not None and age < 0
+        note = f", report date {dated} is {-age:.2f} h in the future (clock or data error)" if future else ""
+        instances[name] = {"name": name, "last_success": last, "last_success_text": (last or "never") + note,
+                           "report_age": age, "collection_age": _hours_since(last), "future": 1 if future else 0}  # fmt: skip
     return Metrics("", instances=instances)
 
 
@@ -63,8 +69,8 @@ DATA_FRESHNESS = CollectionMode(
         name="reports", key="", prefix="Report '{name}' ", message_multiple="All reports are fresh", values={},
         counters=(
             StatusCounter("status", "last success: {last_success_text}",
-                          {"report": "name", "last_success": "last_success", "collection_age": "collection_age", "report_age": "report_age"},
-                          warning_default="%{report} eq 'service_health' and %{collection_age} > 0.25",
+                          {"report": "name", "last_success": "last_success", "collection_age": "collection_age", "report_age": "report_age", "future": "future"},
+                          warning_default="%{future} == 1 or (%{report} eq 'service_health' and %{collection_age} > 0.25)",
                           unknown_default="%{last_success} eq ''"),
             Counter("report-age", "o365mon.report.age.hours", "report_age", "data age: {report_age:.2f} h",
                     Perf("report_age", unit="h", template="%.2f"), warning_default="72", critical_default="120"),
@@ -82,7 +88,10 @@ def _collections(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
             continue
         name, status = str(row.get("report") or ""), str(row.get("last_status") or "")
         when = str(row.get("last_attempt") or "")
-        text = {"success": f"success at {when}", "failed": f"failed at {when}: {row.get('last_error') or ''}"}
+        error = row.get("last_error") or ""
+        text = {"success": f"success at {when}", "failed": f"failed at {when}: {error}",
+                "suspect": f"suspect at {when}: {error}", "skipped": f"{error or 'skipped'} at {when}",
+                "running": f"running since {when}"}  # fmt: skip
         concealed = as_bool(row.get("concealed"))
         instances[name] = {"name": name, "last_status": status, "last_error": str(row.get("last_error") or ""),
                            "last_attempt": when, "last_status_text": text.get(status, "never"),
@@ -104,6 +113,7 @@ COLLECTION_STATUS = CollectionMode(
         name="reports", key="", prefix="Report '{name}' ", message_multiple="All collections are ok", values={},
         counters=(
             StatusCounter("status", "last collection: {last_status_text}", {"report": "name", **{v: v for v in STATUS_VARIABLES}},
+                          warning_default="%{last_status} eq 'suspect' or %{last_status} eq 'skipped'",
                           critical_default="%{last_status} eq 'failed'"),
             Counter("throttled", "o365mon.collection.throttled.count", "throttled", "throttled responses: %d", Perf("throttled")),
             Counter("throttle-wait", "o365mon.collection.throttle.wait.seconds", "throttle_wait_s", "throttle wait: {throttle_wait_s:.1f} s",
