@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from shared import collection_status, runs, snapshots, storage, tenant_summary, tenants
-from shared.checks import engine
+from shared.checks import engine, limits
 from shared.checks.data import ReportData
 from shared.checks.result import CheckError, CheckResult, unknown
 
@@ -28,12 +28,22 @@ def _tenant(name: str) -> tenants.Tenant:
     return tenant
 
 
+# Dataset states (ReportStatus.LastStatus) in which a collection ended without storing a snapshot.
+_NOT_STORED = {"failed": "failed", "suspect": "was held back", "skipped": "was skipped"}
+
+
 def _no_data_reason(tenant: tenants.Tenant, report: str) -> str:
-    status = runs.last_status(tenant.tenant_id, report)
-    if status and status.get("LastStatus") == "failed":
+    status = runs.last_status(tenant.tenant_id, report) or {}
+    state = status.get("LastStatus")
+    if state in _NOT_STORED:
         return (
-            f"no data for tenant '{tenant.tenant_id}' report '{report}': last collection failed "
+            f"no data for tenant '{tenant.tenant_id}' report '{report}': last collection {_NOT_STORED[state]} "
             f"at {status.get('LastAttempt', '?')}: {status.get('LastError', '')}"
+        )
+    if state == "running":
+        return (
+            f"no data collected yet for tenant '{tenant.tenant_id}' report '{report}': "
+            f"the first collection is running since {status.get('LastAttempt', '?')}"
         )
     return f"no data collected yet for tenant '{tenant.tenant_id}' report '{report}' (run a collection first)"
 
@@ -43,7 +53,8 @@ def answer(plugin: str, mode: str, options: dict[str, str]) -> tuple[CheckResult
 
     Storage that refuses or does not answer gives `UNKNOWN: storage unreachable: <reason>` (HTTP 503) within
     the check path's short timeouts, instead of holding the poller for azure-core's 300 s."""
-    with storage.check_path():
+    # One clock and one regex budget for the whole request, storage reads and every tenant of tenant=* included.
+    with storage.check_path(), limits.scope():
         try:
             return _answer(plugin, mode, options)
         except Exception as exc:

@@ -87,12 +87,17 @@ def cmd_tenants(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from shared.collector import SCHEDULES, collect_all
+    from shared.collector import SCHEDULES, CollectionError, collect_all
 
     schedules = ["health"] if args.health else [args.only] if args.only else list(SCHEDULES)
     ok = True
     for schedule in schedules:
-        for r in asyncio.run(collect_all(args.tenant, schedule=schedule)):
+        try:
+            records = asyncio.run(collect_all(args.tenant, schedule=schedule))
+        except CollectionError as exc:
+            print(f"collection ({schedule}) did not start: {exc}", file=sys.stderr)
+            return 1
+        for r in records:
             print(
                 f"{r.tenant_id} ({schedule}): {r.status}, {r.rows} rows, {r.requests} Graph requests"
                 + (f", throttled {r.throttled}x" if r.throttled else "")

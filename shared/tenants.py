@@ -28,6 +28,7 @@ from urllib.parse import quote
 from azure.core.exceptions import ResourceNotFoundError
 
 from shared import settings, storage
+from shared.checks.echo import echo
 
 TABLE = "Tenants"
 NAMES_TABLE = "TenantNames"
@@ -354,7 +355,7 @@ def get(tenant_id: str) -> Tenant:
         return tenant
     if wanted == _shortcut():
         return _placeholder(wanted)
-    raise TenantError(f"unknown tenant '{tenant_id}'")
+    raise TenantError(f"unknown tenant '{echo(tenant_id)}'")
 
 
 def _by_name(name: str) -> list[Tenant]:
@@ -381,9 +382,9 @@ def resolve(name: str) -> Tenant:
         return found[0]
     if len(found) > 1:
         ids = ", ".join(sorted(t.tenant_id for t in found))
-        raise TenantError(f"tenant name '{name}' is ambiguous ({ids}): name it by its id or a domain")
+        raise TenantError(f"tenant name '{echo(name)}' is ambiguous ({ids}): name it by its id or a domain")
     if name.lower() == _shortcut():
         shortcut = _shortcut_tenant()
         if shortcut is not None:
             return shortcut
-    raise TenantError(f"unknown tenant '{name}'")
+    raise TenantError(f"unknown tenant '{echo(name)}'")

@@ -366,3 +366,30 @@ def test_storage_dying_mid_run_gives_one_line_and_skips_the_rest(
     assert run.status == "failed" and "\n" not in run.error and "(this run could not be recorded)" in run.error
     assert "Traceback" not in caplog.text
     storage.reset_caches()
+
+
+# ------------------------------------------------------------------ what the check and the CLI say afterwards
+
+
+def test_a_first_collection_that_was_skipped_says_why_in_the_check(env: GraphSimulator) -> None:
+    t = register()
+    env.add_fault(Fault("throttle", tenant=t.tenant_id, path_contains="getEmailActivityUserDetail", times=None))
+    collect(t)
+    text = check(t, "exchange", "mailbox-usage")
+    assert text.startswith(f"UNKNOWN: no data for tenant '{t.tenant_id}' report 'mailbox_usage': last collection ")
+    assert "was skipped at " in text and "skipped: throttled (Graph still answered 429 on email_activity" in text
+
+
+def test_cli_collect_on_dead_storage_prints_one_line(storage_env, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from shared.cli import main
+
+    dead = re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{free_port()}", storage_env.connection_string)
+    monkeypatch.setenv("AzureWebJobsStorage", dead)
+    storage.reset_caches()
+    try:
+        assert main(["collect", "--only", "reports"]) == 1
+    finally:
+        storage.reset_caches()
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("collection (reports) did not start: cannot list the tenants: storage unavailable: ")
+    assert not any("Traceback" in line for line in err)
