@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,100000")
     parser.add_argument("-n", type=int, default=200, help="requests per case (filtered cases use n/10)")
     args = parser.parse_args()
-    from shared.collector import collect_all
+    from shared.collect.collector import collect_all
 
     sizes = [int(s) for s in args.sizes.split(",")]
     with local_stack(sizes) as (sample, sim):

@@ -14,8 +14,8 @@ from devtools.simulator.server import Fault
 
 def main() -> None:
     from bench.stack import local_stack
-    from shared import snapshots
-    from shared.collector import collect_all
+    from shared.collect.collector import collect_all
+    from shared.store import snapshots
 
     def collect(tenant_id: str, schedule: str = "reports") -> tuple[float, object]:
         start = time.perf_counter()

@@ -28,7 +28,7 @@ def peak_rss_mb() -> float:
 
 
 def child(tenant_id: str) -> None:
-    from shared.collector import collect_all
+    from shared.collect.collector import collect_all
 
     start = time.perf_counter()
     (run,) = asyncio.run(collect_all(tenant_id))  # every report, licences, app credentials, organization

@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from devtools.azurite import Azurite
-    from shared import storage
-    from shared.docstore import transfer
-    from shared.docstore.tables import TableDocumentationStore
+    from shared.docs import transfer
+    from shared.docs.tables import TableDocumentationStore
+    from shared.store import storage
 
     text = make_document(args.contacts, args.organizations)
     with Azurite() as azurite:

@@ -24,9 +24,9 @@ PATTERNS = {"ordinary": ORDINARY, "classic": CLASSIC, "evil": EVIL}
 
 
 def store_tenant(users: int) -> str:
-    from shared import tenants
-    from shared.collector import store_rows
-    from shared.reports.catalog import EMAIL_ACTIVITY
+    from shared.collect.catalog import EMAIL_ACTIVITY
+    from shared.collect.collector import store_rows
+    from shared.store import tenants
 
     tenant_id = str(uuid.uuid4())
     tenants.add(tenants.Tenant(tenant_id, f"bench-{users}", []))
@@ -37,7 +37,7 @@ def store_tenant(users: int) -> str:
 
 
 def timed_check(tenant_id: str, pattern: str, cap: float) -> tuple[float | None, str]:
-    from shared.check_service import answer
+    from shared.checks.service import answer
 
     done: dict[str, object] = {}
 
@@ -63,7 +63,7 @@ def main() -> None:
 
     import shared
     from devtools.azurite import Azurite
-    from shared import storage
+    from shared.store import storage
 
     print(f"code under test: {os.path.dirname(shared.__file__)}")
     with Azurite() as azurite:

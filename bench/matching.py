@@ -23,7 +23,7 @@ LAST = ["García", "Müller", "Dubois", "Smith", "Johnson", "Nørgaard", "Kowals
 
 def make_data(n: int, seed: int = 7) -> tuple[list, list]:
     from shared.directory.model import DirectoryUser
-    from shared.docstore.model import Contact
+    from shared.docs.model import Contact
 
     rng = random.Random(seed)
     users, contacts = [], []
@@ -70,9 +70,9 @@ def one_size(n: int) -> dict:
 
 def storage_load(n: int) -> dict:
     from devtools.azurite import Azurite
-    from shared import storage
     from shared.directory import store
     from shared.directory.model import DirectoryInfo
+    from shared.store import storage
 
     users, _ = make_data(n)
     with Azurite() as az:
@@ -85,7 +85,7 @@ def storage_load(n: int) -> dict:
         loaded = sum(1 for _ in store.load_users(TENANT))
         read = time.perf_counter() - t0
         info = store.load_info(TENANT)
-    from shared import snapshots
+    from shared.store import snapshots
 
     entities = snapshots.current.__module__ and info.users  # rows stored
     return {"n": n, "write_s": round(write, 2), "read_s": round(read, 2), "loaded": loaded, "rows": entities}

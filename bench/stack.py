@@ -19,7 +19,7 @@ SECRET = "bench-secret"
 @contextlib.contextmanager
 def local_stack(sizes: list[int], render_cache_mb: int = 0) -> Iterator[tuple[list[SampleTenant], GraphSimulator]]:
     """Start everything, point the app settings at it, register one tenant per size."""
-    from shared import storage, tenants
+    from shared.store import storage, tenants
 
     sample = [SampleTenant.generate(seed, users) for seed, users in enumerate(sizes, start=1)]
     with (

@@ -30,7 +30,7 @@ def _connection_string(port: int) -> str:
 def _cli(port: int) -> tuple[float, str]:
     env = {"PATH": os.environ.get("PATH", ""), "AzureWebJobsStorage": _connection_string(port),
            "O365MON_LOCAL_SETTINGS": os.devnull}  # fmt: skip
-    code = "import sys; from shared.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from shared.cli.main import main; sys.exit(main(sys.argv[1:]))"
     started = time.monotonic()
     args = [sys.executable, "-c", code, "check", "exchange", "email-activity", f"--tenant={uuid.uuid4()}"]
     out = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
@@ -39,8 +39,8 @@ def _cli(port: int) -> tuple[float, str]:
 
 def main() -> int:
     from devtools.azurite import Azurite, free_port
-    from shared import storage, tenants
-    from shared.check_service import answer
+    from shared.checks.service import answer
+    from shared.store import storage, tenants
 
     frozen = socket.socket()
     frozen.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ from devtools.azurite import Azurite
 
 
 def scan(name: str) -> str:
-    from shared import tenants
+    from shared.store import tenants
 
     wanted = name.lower()
     for t in tenants.list_all():
@@ -38,7 +38,7 @@ def main() -> None:
     os.environ.pop("O365_TENANT_ID", None)
     with Azurite() as azurite:
         os.environ["AzureWebJobsStorage"] = azurite.connection_string
-        from shared import storage, tenants
+        from shared.store import storage, tenants
 
         storage.reset_caches()
         registered: list[str] = []

@@ -131,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.setdefault(name, default)
         say(f"Azurite on 127.0.0.1 (table port {azurite.table_port})")
         sim = None
-        from shared import tenants
-        from shared.collector import collect_all
+        from shared.collect.collector import collect_all
+        from shared.store import tenants
 
         if real:
             tenant_names = [os.environ["O365_TENANT_ID"]]

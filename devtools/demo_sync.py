@@ -14,8 +14,8 @@ SAMPLE_DOCS = Path(__file__).resolve().parent / "sample_docs" / "documentation.j
 
 def run(say: Callable[[str], None], tenant_ids: list[str]) -> None:
     from shared.directory.sync import sync_tenant
-    from shared.docstore import transfer
-    from shared.docstore.tables import TableDocumentationStore
+    from shared.docs import transfer
+    from shared.docs.tables import TableDocumentationStore
     from shared.matching import review, state
     from shared.matching.run import handle_message
 

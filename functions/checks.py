@@ -5,8 +5,8 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_errors import check_response, check_route
-from shared.check_service import answer
 from shared.checks.options import query_options
+from shared.checks.service import answer
 
 bp = func.Blueprint()
 

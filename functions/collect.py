@@ -12,11 +12,10 @@ bp = func.Blueprint()
 log = logging.getLogger("o365mon.functions.collect")
 
 
-
 def _run(schedule: str, timer: func.TimerRequest) -> None:
     # Imported here, not at module level: the Graph SDK costs ~0.3 s and 30+ MB, and the HTTP check
     # functions share this worker process.
-    from shared.collector import collect_all
+    from shared.collect.collector import collect_all
 
     if timer.past_due:
         log.warning("%s collection timer is past due", schedule)

@@ -8,7 +8,7 @@ import azure.functions as func
 
 from functions.http_errors import admin_route, json_response
 from shared.errors import UserInputError, int_param
-from shared.storage import check_key
+from shared.store.storage import check_key
 
 bp = func.Blueprint()
 ADMIN = func.AuthLevel.ADMIN
@@ -75,7 +75,7 @@ def sync_run(req: func.HttpRequest) -> func.HttpResponse:
 @admin_route
 def sync_logs(req: func.HttpRequest) -> func.HttpResponse:
     from shared.matching import review
-    from shared.tenants import resolve
+    from shared.store.tenants import resolve
 
     limit = int_param(req.params, "limit", 20, 1, 1000)
     tenant = resolve(req.params.get("tenant", ""))
@@ -85,8 +85,8 @@ def sync_logs(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="docs/export", methods=["GET"], auth_level=ADMIN)
 @admin_route
 def docs_export(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.docstore import transfer
-    from shared.docstore.tables import TableDocumentationStore
+    from shared.docs import transfer
+    from shared.docs.tables import TableDocumentationStore
 
     store = TableDocumentationStore()
     fmt = req.params.get("format", "json")
@@ -105,8 +105,8 @@ def docs_export(req: func.HttpRequest) -> func.HttpResponse:
 def docs_import(req: func.HttpRequest) -> func.HttpResponse:
     """Body: the JSON document, or one CSV file (organizations or contacts); ?format=json|csv, else sniffed.
     All or nothing: one bad record writes nothing and the 400 names every bad record."""
-    from shared.docstore import transfer
-    from shared.docstore.tables import TableDocumentationStore
+    from shared.docs import transfer
+    from shared.docs.tables import TableDocumentationStore
 
     fmt = req.params.get("format", "")
     if fmt not in ("", "json", "csv"):

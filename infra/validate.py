@@ -226,8 +226,10 @@ def property_problems(parsed: dict[str, dict], raw_text: str) -> list[str]:
         expect(_get(c, "identity", "type") == "UserAssigned", f"{where}: identity must be user-assigned")
         kv_identity = _get(p, "keyVaultReferenceIdentity")
         assigned = [_key(k) for k in (_get(c, "identity", "userAssignedIdentities") or {})]
-        expect(isinstance(kv_identity, str) and kv_identity != "SystemAssigned" and f"${{{kv_identity}}}" in assigned,
-               f"{where}: keyVaultReferenceIdentity must be the user-assigned identity")
+        expect(
+            isinstance(kv_identity, str) and kv_identity != "SystemAssigned" and f"${{{kv_identity}}}" in assigned,
+            f"{where}: keyVaultReferenceIdentity must be the user-assigned identity",
+        )
         expect(_get(p, "functionAppConfig", "runtime", "name") == "python", f"{where}: runtime must be python")
         expect(_get(p, "functionAppConfig", "runtime", "version") == "3.11", f"{where}: runtime version must be 3.11")
         auth = _get(p, "functionAppConfig", "deployment", "storage", "authentication", "type")
@@ -236,15 +238,21 @@ def property_problems(parsed: dict[str, dict], raw_text: str) -> list[str]:
     settings = app_settings(parsed)
     expect(bool(settings), "no Microsoft.Web/sites/config 'appsettings' declared")
     if settings:
-        expect(settings.get("AzureWebJobsStorage__credential") == "managedidentity",
-               "AzureWebJobsStorage__credential must be managedidentity")
+        expect(
+            settings.get("AzureWebJobsStorage__credential") == "managedidentity",
+            "AzureWebJobsStorage__credential must be managedidentity",
+        )
         for name in ("clientId", "blobServiceUri", "queueServiceUri", "tableServiceUri"):
             expect(bool(settings.get(f"AzureWebJobsStorage__{name}")), f"AzureWebJobsStorage__{name} must be set")
         expect("AzureWebJobsStorage" not in settings, "no AzureWebJobsStorage connection string in Azure")
-        expect("Authorization=AAD" in str(settings.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "")),
-               "APPLICATIONINSIGHTS_AUTHENTICATION_STRING must be ClientId=<identity>;Authorization=AAD")
-        expect(str(settings.get("O365_CLIENT_SECRET", "")).startswith("@Microsoft.KeyVault("),
-               "O365_CLIENT_SECRET must be a Key Vault reference")
+        expect(
+            "Authorization=AAD" in str(settings.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "")),
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING must be ClientId=<identity>;Authorization=AAD",
+        )
+        expect(
+            str(settings.get("O365_CLIENT_SECRET", "")).startswith("@Microsoft.KeyVault("),
+            "O365_CLIENT_SECRET must be a Key Vault reference",
+        )
         flex_forbidden = ("FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_CONTENTSHARE")
         for forbidden in flex_forbidden:
             expect(forbidden not in settings, f"{forbidden} must not be set on Flex Consumption")
@@ -260,8 +268,10 @@ def property_problems(parsed: dict[str, dict], raw_text: str) -> list[str]:
             while isinstance(config, dict) and ("loop_type" in config or "condition" in config) and "config" in config:
                 config = config["config"]
             if _get(config, "properties", "principalId") == "identityPrincipalId":
-                expect(_get(config, "properties", "principalType") == "ServicePrincipal",
-                       f"{rel}:{sym}: principalType of the app identity must be ServicePrincipal")
+                expect(
+                    _get(config, "properties", "principalType") == "ServicePrincipal",
+                    f"{rel}:{sym}: principalType of the app identity must be ServicePrincipal",
+                )
                 granted.update(_role_guids(doc, res, config))
     for role, guid in ROLES.items():
         expect(guid in granted, f"the app identity lacks {role} ({guid})")
@@ -309,8 +319,10 @@ def main(argv: list[str] | None = None) -> int:
             print("FAIL", problem)
         if "checkov" in report:
             s = report["checkov"].get("summary", {})
-            print(f"checkov: passed {s.get('passed')}, failed {s.get('failed')}, skipped {s.get('skipped')}, "
-                  f"parsing errors {s.get('parsing_errors')}")
+            print(
+                f"checkov: passed {s.get('passed')}, failed {s.get('failed')}, skipped {s.get('skipped')}, "
+                f"parsing errors {s.get('parsing_errors')}"
+            )
             for c in report["checkov"].get("skipped", []):
                 print(f"  skipped {c['id']} on {c['resource']}: {c['reason']}")
         print("infra validation:", "OK" if report["ok"] else "FAILED")

@@ -12,7 +12,7 @@ import re
 import traceback
 from dataclasses import dataclass
 
-from shared import storage
+from shared.store import storage
 
 log = logging.getLogger("o365mon.errors")
 
@@ -52,7 +52,7 @@ def int_param(params: dict[str, str], name: str, default: int, low: int, high: i
 
 def classify(exc: BaseException) -> Failure:
     """The answer for an exception raised while serving a request."""
-    from shared.tenants import TenantError
+    from shared.store.tenants import TenantError
 
     reason = storage.unreachable_reason(exc)
     if reason is not None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from devtools.azurite import Azurite
-from shared import storage
-from shared.reports.catalog import ReportDef
+from shared.collect.catalog import Dataset
+from shared.store import storage
 
 
 @pytest.fixture(scope="session")
@@ -41,9 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["O365MON_LOCAL_SETTINGS"] = os.devnull
 
 
-def store_snapshot(tenant_id: str, report: ReportDef, rows: list[list], refresh_date: str) -> None:
+def store_snapshot(tenant_id: str, report: Dataset, rows: list[list], refresh_date: str) -> None:
     """Store rows as a collection would (snapshot + per-mode summaries), without going through Graph."""
-    from shared.collector import store_rows
+    from shared.collect.collector import store_rows
 
     store_rows(tenant_id, report, rows, refresh_date=refresh_date)
 
@@ -80,8 +80,8 @@ def served_app(storage_env, tenant_id: str) -> Iterator[tuple[str, str]]:
     import function_app
     from devtools.azurite import free_port
     from devtools.runner import LocalRunner
-    from shared import tenants
-    from shared.reports.catalog import EMAIL_ACTIVITY
+    from shared.collect.catalog import EMAIL_ACTIVITY
+    from shared.store import tenants
 
     tenants.add(tenants.Tenant(tenant_id, "Contoso", [f"{tenant_id[:8]}.contoso.com"]))
     store_snapshot(tenant_id, EMAIL_ACTIVITY, CENTREON_ROWS, "2024-01-15")

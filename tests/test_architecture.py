@@ -1,4 +1,4 @@
-"""Dependency rules: functions/ -> shared/; shared/ never imports azure.functions; only shared/graph.py
+"""Dependency rules: functions/ -> shared/; shared/ never imports azure.functions; only shared/collect/graph.py
 imports msgraph, so the HTTP check path starts fast (proved in a fresh interpreter)."""
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from shared.checks import CENTREON_BUGS_FIXED
 from shared.checks.data import ReportData
 from shared.checks.engine import run_check, summary_accumulators
 from shared.checks.result import CheckError, unknown
-from shared.reports.catalog import EMAIL_ACTIVITY, MAILBOX_USAGE
+from shared.collect.catalog import EMAIL_ACTIVITY, MAILBOX_USAGE
 
 EMAIL_COLS = list(EMAIL_ACTIVITY.columns)
 MAILBOX_COLS = list(MAILBOX_USAGE.columns)

@@ -21,11 +21,17 @@ ADVISORY_ONLY = [
 # --- service-status classification filters (as Centreon) ----------------------------------------------------
 def test_service_whose_only_issues_are_excluded_by_classification_is_not_shown():
     r = services({"exclude-classification": "advisory"}, ADVISORY_ONLY)
-    assert r.text() == "CRITICAL: Service 'Microsoft Teams' status is 'serviceDegradation' [issue: Incident, TM-1, 2025-09-30T07:15:00Z, calls drop] \n"
+    assert (
+        r.text()
+        == "CRITICAL: Service 'Microsoft Teams' status is 'serviceDegradation' [issue: Incident, TM-1, 2025-09-30T07:15:00Z, calls drop] \n"
+    )
     r = services({"exclude-classification": "advisory", "include-service-name": "Exchange"}, ADVISORY_ONLY)
     assert r.text() == "UNKNOWN: No services found. \n" and r.exit_code == 3
     r = services({"include-classification": "Incident", "verbose": "1"}, ADVISORY_ONLY)
-    assert r.short == "CRITICAL: Service 'Microsoft Teams' status is 'serviceDegradation' [issue: Incident, TM-1, 2025-09-30T07:15:00Z, calls drop] "
+    assert (
+        r.short
+        == "CRITICAL: Service 'Microsoft Teams' status is 'serviceDegradation' [issue: Incident, TM-1, 2025-09-30T07:15:00Z, calls drop] "
+    )
 
 
 def test_resolved_issues_still_leave_the_service_with_its_status():
@@ -34,7 +40,10 @@ def test_resolved_issues_still_leave_the_service_with_its_status():
         health_row("Exchange", "Exchange Online", "serviceRestored", "EX-2", "advisory", "fixed", resolved=True),
     ]
     assert services({}, rows).text() == "OK: Service 'Exchange Online' status is 'serviceRestored' \n"
-    assert services({"exclude-classification": "advisory"}, rows).text() == "OK: Service 'Exchange Online' status is 'serviceRestored' \n"
+    assert (
+        services({"exclude-classification": "advisory"}, rows).text()
+        == "OK: Service 'Exchange Online' status is 'serviceRestored' \n"
+    )
     # one open advisory next to a resolved incident: excluding advisories hides the service
     rows[1] = health_row("Exchange", "Exchange Online", "serviceDegradation", "EX-2", "advisory", "slow")
     assert services({"exclude-classification": "advisory"}, rows).text() == "UNKNOWN: No services found. \n"
@@ -42,9 +51,30 @@ def test_resolved_issues_still_leave_the_service_with_its_status():
 
 # --- thresholds strictly per the Nagios plugin guidelines ----------------------------------------------------
 EMAIL = [
-    {"User Principal Name": "alice@contoso.com", "Last Activity Date": "2024-01-15", "Send Count": 4, "Receive Count": 3, "Read Count": 10, "Report Period": 7},
-    {"User Principal Name": "bob@contoso.com", "Last Activity Date": "2024-01-10", "Send Count": 1, "Receive Count": 1, "Read Count": 1, "Report Period": 7},
-    {"User Principal Name": "alice@contoso.com", "Last Activity Date": "2024-01-15", "Send Count": 6, "Receive Count": 20, "Read Count": 10, "Report Period": 1},
+    {
+        "User Principal Name": "alice@contoso.com",
+        "Last Activity Date": "2024-01-15",
+        "Send Count": 4,
+        "Receive Count": 3,
+        "Read Count": 10,
+        "Report Period": 7,
+    },
+    {
+        "User Principal Name": "bob@contoso.com",
+        "Last Activity Date": "2024-01-10",
+        "Send Count": 1,
+        "Receive Count": 1,
+        "Read Count": 1,
+        "Report Period": 7,
+    },
+    {
+        "User Principal Name": "alice@contoso.com",
+        "Last Activity Date": "2024-01-15",
+        "Send Count": 6,
+        "Receive Count": 20,
+        "Read Count": 10,
+        "Report Period": 1,
+    },
 ]
 
 
@@ -71,7 +101,9 @@ def test_four_hundred_digit_threshold_over_http_is_a_400_with_the_reason(served_
     from tests.test_http_checks import get
 
     base, tenant = served_app
-    status, headers, body = get(f"{base}/api/checks/exchange/email-activity?tenant={tenant}&warning-active-users={'9' * 400}")
+    status, headers, body = get(
+        f"{base}/api/checks/exchange/email-activity?tenant={tenant}&warning-active-users={'9' * 400}"
+    )
     assert (status, headers["X-Nagios-Exit-Code"]) == (400, "3")
     assert body == f"UNKNOWN: Wrong warning-active-users threshold '{'9' * 80}...'. \n"
 
@@ -173,7 +205,14 @@ def test_float_precision_in_range_still_works():
 
 
 def test_concealed_names_message_says_per_mailbox():
-    rows = [{"User Principal Name": "5F2A", "Last Activity Date": "2024-01-15", "Storage Used (Byte)": 1, "Report Period": 7}]
+    rows = [
+        {
+            "User Principal Name": "5F2A",
+            "Last Activity Date": "2024-01-15",
+            "Storage Used (Byte)": 1,
+            "Report Period": 7,
+        }
+    ]
     r = check("exchange", "mailbox-usage", data("mailbox_usage", rows, concealed=True), {"filter-counters": ""})
     assert "the per-mailbox counters cannot work" in r.short and "mailboxe " not in r.short
     r = check("exchange", "email-activity", data("email_activity", EMAIL, concealed=True), {"filter-counters": ""})
@@ -187,7 +226,9 @@ def test_repeated_options_over_http_last_value_wins(served_app):
     base, tenant = served_app
     url = f"{base}/api/checks/exchange/email-activity?tenant=nobody.example&tenant={tenant}"
     status, headers, body = get(url + "&warning-active-users=90:&warning-active-users=10:")
-    assert (status, headers["X-Nagios-Exit-Code"]) == (200, "0") and body.startswith("OK: Active users on 2024-01-15 : 2/3")
+    assert (status, headers["X-Nagios-Exit-Code"]) == (200, "0") and body.startswith(
+        "OK: Active users on 2024-01-15 : 2/3"
+    )
     status, headers, body = get(url + "&warning-active-users=10:&warning-active-users=90:")
     assert headers["X-Nagios-Exit-Code"] == "1" and body.startswith("WARNING: Active users")
     # an option and its nlabel alias: the one given last wins, wherever the first occurrence was
@@ -198,7 +239,7 @@ def test_repeated_options_over_http_last_value_wins(served_app):
 
 
 def test_repeated_options_on_the_cli_last_value_wins():
-    from shared.cli import parse_check_args
+    from shared.cli.main import parse_check_args
 
     plugin, mode, options = parse_check_args(
         ["exchange", "email-activity", "--tenant=a", "--warning-total-send-count=1",
@@ -231,7 +272,11 @@ def test_check_o365_says_when_it_cuts_an_answer(fake_app):  # noqa: F811
     assert code == 0 and out.startswith(b"OK: All mailboxes usage are ok | 'used'=1B;;;0;\nMailbox ")
     assert len(out) <= 16 * 1024 * 1024 + 200
     lines = out.split(b"\n")
-    assert lines[-1] == b"" and lines[-2] == b"check_o365: answer cut at 16 MiB, the rest was not read (narrow the check with a filter or drop --verbose)"
+    assert (
+        lines[-1] == b""
+        and lines[-2]
+        == b"check_o365: answer cut at 16 MiB, the rest was not read (narrow the check with a filter or drop --verbose)"
+    )
     assert lines[-3] + b"\n" == line  # only whole lines before the note
     fake_app.reply = (200, {"X-Nagios-Exit-Code": "0"}, b"OK: " + b"x" * (17 * 1024 * 1024))
     code, out, _ = run_plugin(f"--url={fake_app.url}", "exchange", "mailbox-usage", "--tenant=a")
@@ -244,7 +289,7 @@ EVIL = r"^([a-z.]+){1,50}$"  # backtracks catastrophically on 'firstname.lastnam
 
 
 def tenant_of_users(tenant_id: str, count: int) -> None:
-    from shared.reports.catalog import EMAIL_ACTIVITY
+    from shared.collect.catalog import EMAIL_ACTIVITY
     from tests.conftest import store_snapshot
 
     rows = [[f"firstname.lastname{i}@contoso.com", "2024-01-15", 1, 2, 3, 7] for i in range(count)]
@@ -254,7 +299,7 @@ def tenant_of_users(tenant_id: str, count: int) -> None:
 
 @pytest.fixture
 def five_thousand_users(storage_env, tenant_id):
-    from shared import tenants
+    from shared.store import tenants
 
     tenants.add(tenants.Tenant(tenant_id, "Contoso", []))
     tenant_of_users(tenant_id, 5000)
@@ -262,7 +307,7 @@ def five_thousand_users(storage_env, tenant_id):
 
 
 def test_evil_filter_over_five_thousand_users_answers_unknown(five_thousand_users):
-    from shared.check_service import answer
+    from shared.checks.service import answer
 
     result, status = answer("exchange", "email-activity", {"tenant": five_thousand_users, "filter-user": EVIL})
     assert (result.exit_code, status) == (3, 200)
@@ -273,9 +318,9 @@ def test_evil_filter_over_five_thousand_users_answers_unknown(five_thousand_user
 
 
 def test_fast_matches_are_free_and_slow_ones_share_one_budget(five_thousand_users, monkeypatch):
-    from shared.check_service import answer
     from shared.checks import limits
     from shared.checks.perlre import compile_perl
+    from shared.checks.service import answer
 
     monkeypatch.setenv("CHECK_REGEX_BUDGET_MS", "0")
     ok, _ = answer("exchange", "email-activity", {"tenant": five_thousand_users, "filter-user": "^first"})
@@ -314,7 +359,7 @@ def test_evil_status_expression_regex_answers_unknown():
 
 
 def test_a_check_past_its_deadline_answers_unknown(five_thousand_users, monkeypatch):
-    from shared.check_service import answer
+    from shared.checks.service import answer
 
     monkeypatch.setenv("CHECK_DEADLINE_S", "0")
     result, status = answer("exchange", "email-activity", {"tenant": five_thousand_users, "filter-user": "^first"})
@@ -328,7 +373,10 @@ def test_a_check_past_its_deadline_answers_unknown(five_thousand_users, monkeypa
 def test_huge_counted_repetitions_are_refused_before_compiling():
     with pytest.raises(CheckError) as err:
         email({"filter-user": "(?:a{1000}){1000}"})
-    assert err.value.message == "Invalid regular expression in --filter-user '(?:a{1000}){1000}': counted repetitions multiply to more than 100000."
+    assert (
+        err.value.message
+        == "Invalid regular expression in --filter-user '(?:a{1000}){1000}': counted repetitions multiply to more than 100000."
+    )
     assert email({"filter-user": r"^\w{1,64}@\w{2,20}\.com$"}).status == "OK"
 
 
@@ -345,7 +393,17 @@ def test_patterns_without_repetition_skip_the_timeout_and_others_do_not():
     from shared.checks.perlre import translate, without_repetition
 
     linear = ["^ceo@", r"contoso\.com$", "alice|bob", "(?i)^bob", r"\Qa*b\E", "(?<n>a)\\k<n>", "(?<=a)b", "(a|b)@(c|d)"]
-    bounded = ["^a*", "a+", "x{2}", "a?", "[*]", "(?R)", "(a(?1))", "(?(1)a|b)", "(a|b)(c|d)(e|f)(g|h)(i|j)(k|l)(m|n)(o|p)(q|r)"]
+    bounded = [
+        "^a*",
+        "a+",
+        "x{2}",
+        "a?",
+        "[*]",
+        "(?R)",
+        "(a(?1))",
+        "(?(1)a|b)",
+        "(a|b)(c|d)(e|f)(g|h)(i|j)(k|l)(m|n)(o|p)(q|r)",
+    ]
     assert [p for p in linear if not without_repetition(translate(p))] == []
     assert [p for p in bounded if without_repetition(translate(p))] == []
 
@@ -357,8 +415,15 @@ def test_filters_matching_nothing_say_so():
     r = mailboxes({"filter-counters": "nothing"})
     assert r.text() == "UNKNOWN: No counter selected (--filter-counters 'nothing'). \n"
     r = mailboxes({"filter-counters-block": "mailboxes"})
-    assert r.text() == "UNKNOWN: No counter selected (--filter-counters 'status', --filter-counters-block 'mailboxes'). \n"
-    r = check("exchange", "email-activity", data("email_activity", EMAIL), {"filter-user": "^x|y\n", "filter-counters": "^send"})
+    assert (
+        r.text() == "UNKNOWN: No counter selected (--filter-counters 'status', --filter-counters-block 'mailboxes'). \n"
+    )
+    r = check(
+        "exchange",
+        "email-activity",
+        data("email_activity", EMAIL),
+        {"filter-user": "^x|y\n", "filter-counters": "^send"},
+    )
     assert r.text() == "UNKNOWN: No active user found (--filter-user '^x\\x7cy\\n'). \n"
     # --change-exit applies to it as to any UNKNOWN of a mode
     assert mailboxes({"filter-mailbox": "^nobody@", "change-exit": "unknown=ok"}).exit_code == 0
@@ -374,9 +439,9 @@ def test_counters_that_are_shown_keep_centreon_output_when_nothing_matches():
 
 
 def test_readme_example_prints_something_meaningful(storage_env, tenant_id):
-    from shared import tenants
-    from shared.check_service import answer
-    from shared.reports.catalog import MAILBOX_USAGE
+    from shared.checks.service import answer
+    from shared.collect.catalog import MAILBOX_USAGE
+    from shared.store import tenants
     from tests.conftest import store_snapshot
 
     tenants.add(tenants.Tenant(tenant_id, "Contoso", []))

@@ -11,14 +11,14 @@ from shared.checks import CENTREON_BUGS_FIXED, clock
 from shared.checks.data import ReportData
 from shared.checks.engine import run_check, summary_accumulators
 from shared.checks.modes import MODES
-from shared.reports.catalog import REPORTS
+from shared.collect.catalog import DATASETS
 
 TB, GB, MB = 1024**4, 1024**3, 1024**2
 SETTING = "Display concealed user, group, and site names in all reports"
 
 
 def data(key, rows, refresh="2024-01-15", concealed=False, summaries=None):
-    cols = list(REPORTS[key].columns) if key in REPORTS else list(rows[0])
+    cols = list(DATASETS[key].columns) if key in DATASETS else list(rows[0])
     table = [tuple(r.get(c) for c in cols) for r in rows]
     return ReportData(key, refresh, cols, summaries or {}, lambda: iter(table), concealed)
 
@@ -445,10 +445,10 @@ def test_output_options():
 
 
 def test_collection_modes_with_or_without_summaries():
-    assert summary_accumulators("service_health", list(REPORTS["service_health"].columns), "") == []
+    assert summary_accumulators("service_health", list(DATASETS["service_health"].columns), "") == []
     with_summary = data("service_health", UPSTREAM_MOCK, "", summaries={"management:service-status": {"x": 1}})
     assert check("management", "service-status", with_summary).text() == services().text()
-    accs = summary_accumulators("teams_user_activity", list(REPORTS["teams_user_activity"].columns), "2024-01-15")
+    accs = summary_accumulators("teams_user_activity", list(DATASETS["teams_user_activity"].columns), "2024-01-15")
     for values in data("teams_user_activity", TEAMS).load_rows():
         for acc in accs:
             acc.add(values)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from shared import settings, tenants
-from shared.cli import main, parse_check_args
-from shared.reports.catalog import MAILBOX_USAGE
+from shared import settings
+from shared.cli.main import main, parse_check_args
+from shared.collect.catalog import MAILBOX_USAGE
+from shared.store import tenants
 from tests.conftest import store_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,5 +103,5 @@ def test_local_settings_values_are_honoured_and_env_wins(tmp_path: Path, monkeyp
 
 
 def test_python_module_entry_point_runs() -> None:
-    out = subprocess.run([sys.executable, "-m", "shared.cli", "--help"], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "shared.cli.main", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0 and "collect" in out.stdout

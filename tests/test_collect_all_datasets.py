@@ -17,20 +17,20 @@ from devtools.simulator import directory
 from devtools.simulator.health import UNKNOWN_ENUM_VALUE, centreon_mock_health, render
 from devtools.simulator.server import AppCredential, Fault, GraphSimulator
 from devtools.simulator.tenants import SampleTenant, report_csv
-from shared import runs, snapshots, tenants
-from shared.check_service import answer
-from shared.collector import COLLECTED, collect_all, datasets
-from shared.reports.catalog import REPORTS, TEAMS_DEVICE_USAGE, Kind
-from shared.reports.csv_stream import ParsedReport
+from shared.checks.service import answer
+from shared.collect.catalog import DATASETS, TEAMS_DEVICE_USAGE, Kind
+from shared.collect.collector import COLLECTED, collect_all, datasets
+from shared.collect.csv_stream import ParsedReport
+from shared.store import runs, snapshots, tenants
 from tests.conftest import use_simulator
 
 CLIENT_ID = "dddddddd-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "another~secret"
 SEEDS = iter(range(301, 400))
-JSON_KEYS = [k for k in COLLECTED if REPORTS[k].source == "json"]
-CSV_KEYS = [k for k in COLLECTED if REPORTS[k].source == "csv"]
+JSON_KEYS = [k for k in COLLECTED if DATASETS[k].source == "json"]
+CSV_KEYS = [k for k in COLLECTED if DATASETS[k].source == "csv"]
 # 2 x (D7 + daily where `daily`): every report call is a 302 plus its download.
-CSV_REQUESTS = 2 * sum(2 if REPORTS[k].daily else 1 for k in CSV_KEYS)
+CSV_REQUESTS = 2 * sum(2 if DATASETS[k].daily else 1 for k in CSV_KEYS)
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +65,13 @@ def collect(t: SampleTenant, schedule: str = "reports") -> runs.RunRecord:
 def stored(t: SampleTenant, key: str) -> list[dict]:
     pointer = snapshots.current(t.tenant_id, key)
     assert pointer is not None, key
-    assert pointer.columns == list(REPORTS[key].columns)
+    assert pointer.columns == list(DATASETS[key].columns)
     return [dict(zip(pointer.columns, row, strict=True)) for row in snapshots.load_rows(pointer)]
 
 
 def expected_csv_rows(t: SampleTenant, key: str) -> list[dict]:
     """The simulator's own CSV (D7 + daily where `daily`), reduced to the catalog columns and kinds."""
-    report = REPORTS[key]
+    report = DATASETS[key]
     d7 = list(csv.DictReader(io.StringIO("".join(report_csv(t, report.function, "D7")))))
     rows = d7
     if report.daily and d7:
@@ -96,7 +96,7 @@ def expected_health_rows(items: list[dict]) -> list[dict]:
         head = {"service_id": s["id"], "service": s["service"], "status": s["status"]}
         issues = s.get("issues") or []
         if not issues:
-            blank = dict.fromkeys(REPORTS["service_health"].columns, "")
+            blank = dict.fromkeys(DATASETS["service_health"].columns, "")
             out.append({**blank, **head, "is_resolved": None})
         for i in issues:
             out.append(
@@ -123,7 +123,7 @@ def test_every_dataset_is_collected_with_the_simulators_data(env: GraphSimulator
     t = register()
     run = collect(t)
     assert run.status == "success", run.error
-    assert {r.report for r in run.reports} == set(COLLECTED) == set(REPORTS) - {"service_health"}
+    assert {r.report for r in run.reports} == set(COLLECTED) == set(DATASETS) - {"service_health"}
     for key in CSV_KEYS:
         assert stored(t, key) == expected_csv_rows(t, key), key
         assert runs.last_status(t.tenant_id, key)["Concealed"] is False
@@ -343,7 +343,7 @@ def test_every_mode_answers_over_http_and_cli_from_collected_data(
 
     from functions.checks import check
     from shared.checks.modes import MODES
-    from shared.cli import main
+    from shared.cli.main import main
 
     t = register()
     assert collect(t).status == collect(t, "health").status == "success"

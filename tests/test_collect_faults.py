@@ -15,10 +15,11 @@ import pytest
 from devtools.azurite import free_port
 from devtools.simulator.server import AppCredential, Fault, GraphSimulator
 from devtools.simulator.tenants import SampleTenant
-from shared import graph, runs, snapshots, storage, tenants
-from shared.check_service import answer
 from shared.checks import clock
-from shared.collector import COLLECTED, CollectionError, collect_all, collect_tenant
+from shared.checks.service import answer
+from shared.collect import graph
+from shared.collect.collector import COLLECTED, CollectionError, collect_all, collect_tenant
+from shared.store import runs, snapshots, storage, tenants
 from tests.conftest import use_simulator
 
 CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -381,7 +382,7 @@ def test_a_first_collection_that_was_skipped_says_why_in_the_check(env: GraphSim
 
 
 def test_cli_collect_on_dead_storage_prints_one_line(storage_env, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from shared.cli import main
+    from shared.cli.main import main
 
     dead = re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{free_port()}", storage_env.connection_string)
     monkeypatch.setenv("AzureWebJobsStorage", dead)

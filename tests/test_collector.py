@@ -14,10 +14,10 @@ import pytest
 from devtools.simulator.certs import make_client_certificate
 from devtools.simulator.server import AppCredential, Fault, GraphSimulator
 from devtools.simulator.tenants import SampleTenant
-from shared import runs, tenants
-from shared.check_service import answer
-from shared.collector import COLLECTED, collect_all
-from shared.reports.catalog import REPORTS
+from shared.checks.service import answer
+from shared.collect.catalog import DATASETS
+from shared.collect.collector import COLLECTED, collect_all
+from shared.store import runs, tenants
 from tests.conftest import use_simulator
 
 CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -26,8 +26,8 @@ CERT_CLIENT_ID = "cccccccc-bbbb-cccc-dddd-eeeeeeeeeeee"
 SEEDS = iter(range(101, 200))
 # Graph requests of a full report collection: every CSV report call (D7, plus the daily form where the catalog
 # says `daily`) is a 302 plus its download; every JSON dataset is one page at the simulator's default page size.
-CSV_REQUESTS = 2 * sum(2 if REPORTS[k].daily else 1 for k in COLLECTED if REPORTS[k].source == "csv")
-JSON_REQUESTS = sum(1 for k in COLLECTED if REPORTS[k].source == "json")
+CSV_REQUESTS = 2 * sum(2 if DATASETS[k].daily else 1 for k in COLLECTED if DATASETS[k].source == "csv")
+JSON_REQUESTS = sum(1 for k in COLLECTED if DATASETS[k].source == "json")
 FULL_REQUESTS = CSV_REQUESTS + JSON_REQUESTS  # 2 x 19 + 4 = 42
 
 
@@ -184,7 +184,7 @@ def test_header_only_report(graph_env: GraphSimulator) -> None:
 def test_concealed_names_are_recorded(graph_env: GraphSimulator) -> None:
     t = register(191)
     run = collect(t.tenant_id)
-    assert all(r.concealed for r in run.reports if REPORTS[r.report].source == "csv")
+    assert all(r.concealed for r in run.reports if DATASETS[r.report].source == "csv")
     settings = next(r for r in run.reports if r.report == "report_settings")
     assert settings.concealed is True  # the tenant's displayConcealedNames
     assert runs.last_status(t.tenant_id, "mailbox_usage")["Concealed"] is True

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.reports.catalog import EMAIL_ACTIVITY, MAILBOX_USAGE
-from shared.reports.csv_stream import ParsedReport, ReportFormatError
+from shared.collect.catalog import EMAIL_ACTIVITY, MAILBOX_USAGE
+from shared.collect.csv_stream import ParsedReport, ReportFormatError
 
 BOM = b"\xef\xbb\xbf"
 EMAIL_HEADER = (

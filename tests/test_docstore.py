@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import uuid
 
-from shared.docstore import transfer
-from shared.docstore.tables import TableDocumentationStore
+from shared.docs import transfer
+from shared.docs.tables import TableDocumentationStore
 
 DOC = {
     "organizations": [

@@ -68,7 +68,7 @@ def _deep(n: int) -> int:
 
 
 def test_unexpected_check_error_is_an_unknown_with_a_reason_and_a_short_log(served_app, monkeypatch, caplog) -> None:
-    from shared import check_service
+    from shared.checks import service as check_service
 
     def explode(*args, **kwargs):
         return _deep(0)
@@ -90,7 +90,7 @@ def test_unexpected_check_error_is_an_unknown_with_a_reason_and_a_short_log(serv
 
 
 def test_unexpected_check_error_in_json_form(served_app, monkeypatch) -> None:
-    from shared import check_service
+    from shared.checks import service as check_service
 
     monkeypatch.setattr(check_service, "_answer", lambda *a, **k: 1 / 0)
     base, tenant_id = served_app
@@ -120,7 +120,7 @@ def test_unexpected_admin_error_is_json_with_a_reason(served_app, monkeypatch) -
 
 def test_admin_route_on_refused_storage_says_storage_unreachable(served_app, monkeypatch) -> None:
     from devtools.azurite import free_port
-    from shared import storage
+    from shared.store import storage
     from tests.test_storage_timeouts import _connection_string
 
     base, tenant_id = served_app

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.docstore import transfer
-from shared.docstore.tables import TableDocumentationStore
+from shared.docs import transfer
+from shared.docs.tables import TableDocumentationStore
 from tests.test_http_hardening import request
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,7 +138,7 @@ def test_cli_import_of_a_bad_file_exits_1_and_writes_nothing(storage_env, tmp_pa
     path = tmp_path / "orgs.csv"
     path.write_text(f"name,id\n{name},\n,x\n", encoding="utf-8")
     env = {**os.environ, "AzureWebJobsStorage": storage_env.connection_string, "O365MON_LOCAL_SETTINGS": os.devnull}
-    code = "import sys; from shared.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from shared.cli.main import main; sys.exit(main(sys.argv[1:]))"
     out = subprocess.run([sys.executable, "-c", code, "docs", "import", str(path)], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert out.returncode == 1, out
@@ -152,13 +152,13 @@ def test_cli_import_of_a_bad_file_exits_1_and_writes_nothing(storage_env, tmp_pa
 
 # -- packed contacts layout ------------------------------------------------------------------------------
 def _contact_rows(org: str, n: int, start: int = 0) -> list:
-    from shared.docstore.model import Contact
+    from shared.docs.model import Contact
 
     return [Contact(org, f"c{i:05d}", first_name=f"F{i}", emails=[f"u{i}@x.com"]) for i in range(start, start + n)]
 
 
 def test_contacts_are_packed_and_found_in_any_pack(store) -> None:
-    from shared import storage
+    from shared.store import storage
 
     store.save_contacts(_contact_rows("o1", 2500))
     entities = list(storage.table(store.contacts_table).query_entities("PartitionKey eq 'o1'"))
@@ -170,8 +170,8 @@ def test_contacts_are_packed_and_found_in_any_pack(store) -> None:
 
 
 def test_rows_of_the_one_entity_per_contact_layout_are_read_and_migrated(store) -> None:
-    from shared import storage
-    from shared.docstore.tables import _contact_entity
+    from shared.docs.tables import _contact_entity
+    from shared.store import storage
 
     old = _contact_rows("o1", 2)
     storage.table(store.contacts_table).create_entity(_contact_entity(old[0]))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from shared import runs, snapshots, tenants
 from shared.settings import SETTINGS
+from shared.store import runs, snapshots, tenants
 
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"

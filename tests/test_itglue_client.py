@@ -11,13 +11,7 @@ import pytest
 
 from devtools.itglue import ItGlueFault, ItGlueSimulator
 from shared.docs import itglue
-from shared.docs.itglue import (
-    ItGlueClient,
-    ItGlueError,
-    ItGlueOutcomeUnknown,
-    ItGlueRateLimited,
-    RateBudget,
-)
+from shared.docs.itglue import ItGlueClient, ItGlueError, ItGlueOutcomeUnknown, ItGlueRateLimited, RateBudget
 
 
 class FakeTime:

@@ -15,9 +15,9 @@ from devtools.simulator import directory as simdir
 from devtools.simulator.tenants import SampleTenant
 from shared.directory import store as directory
 from shared.directory.model import DirectoryInfo, DirectoryUser
-from shared.docstore import transfer
-from shared.docstore.model import CREATED, LINKED, Contact, Organization, contact_id_for
-from shared.docstore.tables import TableDocumentationStore
+from shared.docs import transfer
+from shared.docs.model import CREATED, LINKED, Contact, Organization, contact_id_for
+from shared.docs.tables import TableDocumentationStore
 from shared.matching import contacts, messages, orgs, state
 from shared.matching.lock import LockBusy, TenantLock
 from shared.matching.normalize import organization_name, person_name

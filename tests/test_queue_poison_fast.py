@@ -14,8 +14,8 @@ import pytest
 import function_app
 from devtools.azurite import free_port
 from devtools.runner import LocalRunner
-from shared import storage
 from shared.matching import messages
+from shared.store import storage
 
 
 @pytest.mark.parametrize("queue", [messages.SYNC_QUEUE, messages.MATCH_QUEUE])

@@ -11,14 +11,15 @@ import azure.functions as func
 import pytest
 
 from functions import review as http
-from shared import sync_cli, tenants
+from shared.cli import sync as sync_cli
 from shared.directory import store as directory
 from shared.directory.model import DirectoryInfo, DirectoryUser
-from shared.docstore import transfer
-from shared.docstore.model import organization_id_for
-from shared.docstore.tables import TableDocumentationStore
+from shared.docs import transfer
+from shared.docs.model import organization_id_for
+from shared.docs.tables import TableDocumentationStore
 from shared.matching import messages, review
 from shared.matching.run import handle_message
+from shared.store import tenants
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from shared import runs, storage
+from shared.store import runs, storage
 
 
 def test_old_run_records_are_pruned_and_recent_ones_kept(storage_env, tenant_id, monkeypatch) -> None:

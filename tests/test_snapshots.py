@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from shared import snapshots, storage
+from shared.store import snapshots, storage
 
 COLUMNS = ["User Principal Name", "Send Count", "Report Period"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared import storage
+from shared.store import storage
 
 
 @pytest.fixture

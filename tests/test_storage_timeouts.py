@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from devtools.azurite import free_port
-from shared import storage
+from shared.store import storage
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "devstoreaccount1"
@@ -66,7 +66,7 @@ def _cli_check(port: int) -> subprocess.CompletedProcess[str]:
         "AzureWebJobsStorage": _connection_string(port),
         "O365MON_LOCAL_SETTINGS": os.devnull,
     }
-    code = "import sys; from shared.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from shared.cli.main import main; sys.exit(main(sys.argv[1:]))"
     args = ["check", "exchange", "email-activity", f"--tenant={uuid.uuid4()}"]
     # The timeout only stops a hung test; the answer comes within the check path's few seconds.
     return subprocess.run(

@@ -14,11 +14,11 @@ from azure.storage.queue import QueueClient
 from devtools.simulator import directory as simdir
 from devtools.simulator.server import AppCredential, GraphSimulator
 from devtools.simulator.tenants import SampleTenant
-from shared import snapshots, storage, tenants
 from shared.directory import store
 from shared.directory.sync import enqueue_all, sync_tenant
 from shared.matching import messages, state
 from shared.matching.run import handle_message
+from shared.store import snapshots, storage, tenants
 from tests.conftest import use_simulator
 
 CLIENT_ID = "dddddddd-bbbb-cccc-dddd-eeeeeeeeeeee"

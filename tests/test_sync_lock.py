@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from shared import storage, sync_cli, tenants
+from shared.cli import sync as sync_cli
 from shared.directory import store as directory
 from shared.directory.model import DirectoryInfo, DirectoryUser
 from shared.matching import lock, state
 from shared.matching.lock import LockBusy
 from shared.matching.run import handle_message
+from shared.store import storage, tenants
 
 ROOT = Path(__file__).resolve().parent.parent
 

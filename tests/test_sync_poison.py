@@ -11,9 +11,9 @@ from pathlib import Path
 import function_app
 from devtools.azurite import free_port
 from devtools.runner import LocalRunner
-from shared import storage
 from shared.matching import messages, state
 from shared.matching.lock import TenantLock
+from shared.store import storage
 
 
 def test_failing_match_message_lands_in_poison_and_log_says_why(storage_env, tmp_path: Path, monkeypatch) -> None:

@@ -18,12 +18,15 @@ import pytest
 
 from devtools.simulator.server import AppCredential, GraphSimulator
 from devtools.simulator.tenants import SampleTenant
-from shared import check_service, cli, runs, snapshots, sync_cli, tenants
-from shared.check_service import answer
-from shared.collector import collect_all
+from shared.checks import service as check_service
+from shared.checks.service import answer
+from shared.cli import main as cli
+from shared.cli import sync as sync_cli
+from shared.collect.collector import collect_all
 from shared.directory import store as directory
 from shared.directory.model import DirectoryInfo, DirectoryUser
 from shared.matching import review
+from shared.store import runs, snapshots, tenants
 from tests.conftest import FUNCTION_KEY, MASTER_KEY, use_simulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,8 +231,8 @@ def test_collect_collects_reports_and_health_and_only_narrows(env, capsys) -> No
 @pytest.fixture
 def suggested(storage_env, tenant_id):
     """A tenant whose match is `suggested`, known by a domain and by the display name a sync stored."""
-    from shared.docstore import transfer
-    from shared.docstore.tables import TableDocumentationStore
+    from shared.docs import transfer
+    from shared.docs.tables import TableDocumentationStore
     from shared.matching.run import handle_message
 
     docs = TableDocumentationStore()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from shared import tenants
-from shared.check_service import answer
 from shared.checks.result import CheckResult, unknown
-from shared.reports.catalog import MAILBOX_USAGE
-from shared.tenant_summary import summarize
+from shared.checks.service import answer
+from shared.checks.tenant_summary import summarize
+from shared.collect.catalog import MAILBOX_USAGE
+from shared.store import tenants
 from tests.conftest import store_snapshot
 
 GB = 1024**3

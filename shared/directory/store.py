@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from shared import snapshots
 from shared.directory.model import COLUMNS, DirectoryInfo, DirectoryUser
+from shared.store import snapshots
 
 DATASET = "directory_users"
 

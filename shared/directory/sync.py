@@ -6,17 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from shared import credentials, tenants
+from shared.collect import credentials
 from shared.directory import store
 from shared.directory.model import DirectoryInfo, DirectoryUser
 from shared.matching import messages, state
 from shared.settings import GraphSettings
+from shared.store import tenants
 
 log = logging.getLogger("o365mon.directory")
 
 
 async def fetch(tenant: tenants.Tenant, graph_settings: GraphSettings | None = None) -> DirectoryInfo:
-    from shared.graph import GraphSession  # msgraph loads only where Graph is really called
+    from shared.collect.graph import GraphSession
 
     creds = credentials.resolve(tenant.credential_prefix)
     async with GraphSession(tenant.tenant_id, creds, graph_settings or GraphSettings.from_env()) as g:
@@ -43,7 +44,7 @@ async def sync_tenant(
         tenant = tenants.get(tenant_id)
         info = await fetch(tenant, graph_settings)
     except Exception as exc:
-        from shared.graph import GraphFailure, describe_error
+        from shared.collect.graph import GraphFailure, describe_error
 
         if isinstance(exc, credentials.CredentialError):
             text = f"credentials: {exc}"

@@ -1,1 +1,2 @@
-"""External documentation systems (IT Glue): clients that speak their APIs."""
+"""The documentation side: the documentation-store interface, its own-tables backend, imports and exports, and
+the IT Glue API client."""

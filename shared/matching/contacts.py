@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from shared.directory.model import DirectoryUser
-from shared.docstore.model import CREATED, LINKED, Contact, contact_id_for
+from shared.docs.model import CREATED, LINKED, Contact, contact_id_for
 from shared.matching.normalize import email as norm_email
 from shared.matching.normalize import person_name
 from shared.matching.policy import Policy

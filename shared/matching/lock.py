@@ -15,7 +15,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from shared import storage
+from shared.store import storage
 
 TABLE = "SyncLocks"
 PARTITION = "lock"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from shared import storage
+from shared.store import storage
 
 SYNC_QUEUE = "directory-sync"
 MATCH_QUEUE = "contact-match"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from shared.docstore.model import Organization
+from shared.docs.model import Organization
 from shared.matching.normalize import organization_name
 
 MATCHED, SUGGESTED, UNMATCHED, AMBIGUOUS, IGNORED = "matched", "suggested", "unmatched", "ambiguous", "ignored"

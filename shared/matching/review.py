@@ -6,8 +6,8 @@ at the next run, which the action enqueues."""
 from __future__ import annotations
 
 from shared.directory import store as directory
-from shared.docstore.base import DocumentationStore
-from shared.docstore.tables import TableDocumentationStore
+from shared.docs.base import DocumentationStore
+from shared.docs.tables import TableDocumentationStore
 from shared.matching import contacts, messages, orgs, state
 from shared.matching.normalize import email as norm_email
 
@@ -32,7 +32,7 @@ def tenant_id_of(name: str) -> str:
     """The id of the monitored tenant a reviewer names by id, domain or display name (review entities are
     keyed by tenant id). A tenant matched by an earlier sync but no longer registered is still found by
     the name that sync stored."""
-    from shared import tenants
+    from shared.store import tenants
 
     if not name or not name.strip():
         raise ReviewError("name the tenant (its id, a domain or its display name)")
@@ -112,8 +112,8 @@ def create_organization(tenant: str) -> dict:
 
 def manual_sync(tenant_id: str = "") -> dict:
     """Directory sync + match for one tenant (or every enabled one), through the queue."""
-    from shared import tenants
     from shared.directory.sync import enqueue_all
+    from shared.store import tenants
 
     if tenant_id:
         try:

@@ -16,9 +16,9 @@ from dataclasses import replace
 
 from shared import settings
 from shared.directory import store as directory
-from shared.docstore.base import DocumentationStore
-from shared.docstore.model import Organization, organization_id_for
-from shared.docstore.tables import TableDocumentationStore
+from shared.docs.base import DocumentationStore
+from shared.docs.model import Organization, organization_id_for
+from shared.docs.tables import TableDocumentationStore
 from shared.matching import contacts, messages, orgs, state
 from shared.matching.lock import TenantLock
 from shared.matching.policy import Policy

@@ -20,7 +20,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from shared import snapshots, storage
+from shared.store import snapshots, storage
 
 ORG_MATCHES = "OrgMatches"
 SYNC_LOGS = "SyncLogs"

@@ -30,9 +30,9 @@ from ..select import as_bool, keep
 from ..spec import CollectionMode, Counter, InstanceBlock, Perf, StatusCounter
 
 try:
-    from shared.reports.catalog import REPORTS
+    from shared.collect.catalog import DATASETS
 except ImportError:  # pragma: no cover
-    REPORTS = {}
+    DATASETS = {}
 
 
 def _hours_since(text: str) -> float | None:
@@ -46,7 +46,7 @@ def _freshness(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
         if not keep(DATA_FRESHNESS, settings, row):
             continue
         name = str(row.get("report") or "")
-        csv = getattr(REPORTS.get(name), "source", "csv") == "csv"
+        csv = getattr(DATASETS.get(name), "source", "csv") == "csv"
         dated = row.get("refresh_date") if csv and row.get("refresh_date") else row.get("collected_at")
         last = str(row.get("last_success") or "")
         age = _hours_since(str(dated or ""))

@@ -27,8 +27,9 @@ from urllib.parse import quote
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from shared import settings, storage
+from shared import settings
 from shared.checks.echo import echo
+from shared.store import storage
 
 TABLE = "Tenants"
 NAMES_TABLE = "TenantNames"

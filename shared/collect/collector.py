@@ -14,7 +14,7 @@ flattened into rows with exactly the catalog's columns:
 - report_settings: one row; its ReportStatus `Concealed` is the setting itself.
 Datetimes are ISO 8601 UTC `YYYY-MM-DDTHH:MM:SSZ` ("" when absent). JSON snapshots have refresh_date "": they
 have no report date, and the pointer's CollectedAt says when they were read.
-Which timer collects a dataset is `ReportDef.schedule`: "reports" (COLLECT_SCHEDULE) or "health"
+Which timer collects a dataset is `Dataset.schedule`: "reports" (COLLECT_SCHEDULE) or "health"
 (HEALTH_SCHEDULE, service health only). One tenant's or one dataset's failure is recorded as data and never
 stops the others; a failed dataset (any failed page, a 429 left after the SDK's retries) keeps its previous
 snapshot.
@@ -47,13 +47,15 @@ from typing import IO, Any
 
 from azure.core.exceptions import AzureError
 
-from shared import credentials, runs, settings, snapshots, tenants
+from shared import settings
 from shared.checks.engine import summary_accumulators
-from shared.graph import GraphFailure, GraphSession, describe_error, redact
-from shared.reports.catalog import REPORTS, ReportDef
-from shared.reports.csv_stream import CONCEALED, ParsedReport, ReportFormatError
+from shared.collect import credentials
+from shared.collect.catalog import DATASETS, Dataset
+from shared.collect.csv_stream import CONCEALED, ParsedReport, ReportFormatError
+from shared.collect.graph import GraphFailure, GraphSession, describe_error, redact
 from shared.settings import GraphSettings
-from shared.snapshots import SnapshotWriter
+from shared.store import runs, snapshots, tenants
+from shared.store.snapshots import SnapshotWriter
 
 log = logging.getLogger("o365mon.collector")
 
@@ -72,7 +74,7 @@ class Suspect(Exception):
     """A report body that parsed but is implausible against the current snapshot: held back, not stored."""
 
 
-def _suspicion(report: ReportDef, forms: dict[str, int], current: snapshots.Pointer | None) -> str:
+def _suspicion(report: Dataset, forms: dict[str, int], current: snapshots.Pointer | None) -> str:
     """Why a new snapshot with `forms` rows per form looks cut, or "" when it is plausible."""
     if report.daily and forms.get("daily", 0) > forms.get("d7", 0):
         return f"its daily form has {forms['daily']} rows but its D7 form only {forms['d7']} (a cut D7 body?)"
@@ -92,14 +94,14 @@ def datasets(schedule: str = "reports") -> tuple[str, ...]:
     """Catalog keys collected by one timer, in catalog order."""
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
-    return tuple(key for key, r in REPORTS.items() if r.schedule == schedule)
+    return tuple(key for key, r in DATASETS.items() if r.schedule == schedule)
 
 
 # The datasets the report timer collects (every catalog dataset except service health, which has its own).
 COLLECTED = datasets("reports")
 
 
-def _ingest(report: ReportDef, tenant_id: str, d7: IO[bytes], outcome: runs.ReportOutcome) -> tuple:
+def _ingest(report: Dataset, tenant_id: str, d7: IO[bytes], outcome: runs.ReportOutcome) -> tuple:
     """Parse the D7 body and start the snapshot; returns what the daily part needs."""
     parsed = ParsedReport(report, d7)
     rows = iter(parsed)
@@ -119,7 +121,7 @@ def _ingest(report: ReportDef, tenant_id: str, d7: IO[bytes], outcome: runs.Repo
     return writer, accumulators, refresh, parsed.row_count
 
 
-def _ingest_daily(report: ReportDef, body: IO[bytes], writer: SnapshotWriter, accumulators: list) -> tuple:
+def _ingest_daily(report: Dataset, body: IO[bytes], writer: SnapshotWriter, accumulators: list) -> tuple:
     parsed = ParsedReport(report, body)
     for row in parsed:
         writer.add(row)
@@ -128,7 +130,7 @@ def _ingest_daily(report: ReportDef, body: IO[bytes], writer: SnapshotWriter, ac
     return parsed.concealed, parsed.row_count
 
 
-def _guard(tenant_id: str, report: ReportDef, forms: dict[str, int], outcome: runs.ReportOutcome) -> None:
+def _guard(tenant_id: str, report: Dataset, forms: dict[str, int], outcome: runs.ReportOutcome) -> None:
     """Raise Suspect unless the new snapshot is plausible, or confirms the one the last collection held back."""
     reason = _suspicion(report, forms, snapshots.current(tenant_id, report.key))
     if not reason:
@@ -144,7 +146,7 @@ def _guard(tenant_id: str, report: ReportDef, forms: dict[str, int], outcome: ru
     raise Suspect(f"held back: {reason}; the current snapshot stays until the next collection confirms {total} rows")
 
 
-async def _collect_report(g: GraphSession, tenant_id: str, report: ReportDef, outcome: runs.ReportOutcome) -> None:
+async def _collect_report(g: GraphSession, tenant_id: str, report: Dataset, outcome: runs.ReportOutcome) -> None:
     with await g.report(report.function, period="D7") as d7:  # a temporary file: never the body in memory
         writer, accumulators, refresh, d7_rows = await asyncio.to_thread(_ingest, report, tenant_id, d7, outcome)
     try:
@@ -283,7 +285,7 @@ _JSON: dict[str, tuple[str, Callable[[list[dict]], list[list]]]] = {
 
 
 def store_rows(
-    tenant_id: str, report: ReportDef, rows: Iterable[list], *, refresh_date: str = "", concealed: bool = False
+    tenant_id: str, report: Dataset, rows: Iterable[list], *, refresh_date: str = "", concealed: bool = False
 ) -> Any:
     """Store a dataset's rows with the per-mode summaries unfiltered checks read (computed while streaming).
     JSON datasets have no report date: the pointer's CollectedAt says when they were read."""
@@ -303,7 +305,7 @@ def store_rows(
     )  # fmt: skip
 
 
-async def _collect_json(g: GraphSession, tenant_id: str, report: ReportDef, outcome: runs.ReportOutcome) -> None:
+async def _collect_json(g: GraphSession, tenant_id: str, report: Dataset, outcome: runs.ReportOutcome) -> None:
     if report.key == "report_settings":
         settings_entity = await g.report_settings()
         value = settings_entity.get("displayConcealedNames")
@@ -324,7 +326,7 @@ async def _collect_json(g: GraphSession, tenant_id: str, report: ReportDef, outc
     outcome.status = "success"
 
 
-async def _collect(g: GraphSession, tenant_id: str, report: ReportDef, outcome: runs.ReportOutcome) -> None:
+async def _collect(g: GraphSession, tenant_id: str, report: Dataset, outcome: runs.ReportOutcome) -> None:
     if report.source == "json":
         await _collect_json(g, tenant_id, report, outcome)
     else:
@@ -348,7 +350,7 @@ async def _collect_one(
     g: GraphSession, tenant: tenants.Tenant, outcome: runs.ReportOutcome, deadline: float, limit: float
 ) -> str:
     """Collect one dataset into `outcome`; returns why the tenant's remaining datasets must be skipped, or ""."""
-    report = REPORTS[outcome.report]
+    report = DATASETS[outcome.report]
     loop = asyncio.get_running_loop()
     before = g.stats.snapshot()
     stop = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from shared.docstore.model import Contact, Organization
+from shared.docs.model import Contact, Organization
 
 
 class DocumentationStore(Protocol):

@@ -5,10 +5,11 @@ is older than the tenant's deadline plus a minute (the host killed it, or the pr
 
 from __future__ import annotations
 
-from shared import runs, settings, snapshots, storage
+from shared import settings
 from shared.checks import clock
 from shared.checks.data import ReportData
-from shared.reports.catalog import REPORTS
+from shared.collect.catalog import DATASETS
+from shared.store import runs, snapshots, storage
 
 DATASET = "collection_status"
 COLUMNS = [
@@ -28,7 +29,7 @@ def rows_for(tenant_id: str) -> list[list]:
         )
     }
     rows = []
-    for key in REPORTS:
+    for key in DATASETS:
         s, p = _interrupted(status.get(key, {})), pointers.get(key, {})
         if not s and not p:
             continue  # never collected for this tenant (e.g. a dataset added after its last run)

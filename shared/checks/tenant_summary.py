@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from shared.checks.output import MASK
 from shared.checks.result import EXIT_CODES, CheckResult, Perfdata
-from shared.tenants import Tenant
+from shared.store.tenants import Tenant
 
 # Centreon's severity order (its internal bitmask): CRITICAL 7 > UNKNOWN 3 > WARNING 1 > OK 0.
 SEVERITY = MASK

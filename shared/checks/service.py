@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 
-from shared import collection_status, runs, snapshots, storage, tenant_summary, tenants
-from shared.checks import engine, limits
+from shared.checks import engine, limits, tenant_summary
 from shared.checks.data import ReportData
 from shared.checks.result import CheckError, CheckResult, unknown
+from shared.store import collection_status, runs, snapshots, storage, tenants
 
 _TENANT_TTL_S = 60.0
 _tenant_cache: dict[str, tuple[float, tenants.Tenant]] = {}

@@ -33,7 +33,7 @@ from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph_core import GraphClientFactory
 
 from shared import settings as app_settings
-from shared.credentials import AppCredentials
+from shared.collect.credentials import AppCredentials
 from shared.settings import GraphSettings
 
 DEFAULT_MAX_PAGES = 1000

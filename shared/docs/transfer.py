@@ -12,9 +12,9 @@ import json
 import uuid
 from dataclasses import asdict
 
-from shared import storage
-from shared.docstore.base import DocumentationStore
-from shared.docstore.model import Contact, Organization
+from shared.docs.base import DocumentationStore
+from shared.docs.model import Contact, Organization
+from shared.store import storage
 
 _IMPORT_NS = uuid.UUID("0f6a3f2d-8d4e-4c1a-a7f1-3b2c5d6e7f80")
 ORG_FIELDS = ["id", "name", "tenant_id", "link_source", "notes"]

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from shared import settings, storage
+from shared import settings
+from shared.store import storage
 
 RUNS = "CollectionRuns"
 STATUS = "ReportStatus"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
-from shared import storage
+from shared.store import storage
 
 POINTERS = "Snapshots"
 ROWS = "SnapshotRows"

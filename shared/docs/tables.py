@@ -21,8 +21,8 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.data.tables import TableTransactionError, UpdateMode
 
-from shared import storage
-from shared.docstore.model import Contact, Organization
+from shared.docs.model import Contact, Organization
+from shared.store import storage
 
 ORGS = "DocOrganizations"
 CONTACTS = "DocContacts"

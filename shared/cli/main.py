@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from shared import settings, sync_cli
+from shared import settings
+from shared.cli import sync as sync_cli
 
 # Centreon options that take no value (Getopt::Long booleans).
 FLAGS = {"verbose", "use-new-perfdata", "output-ignore-perfdata", "output-json", "debug", "use-pseudonymize"}
@@ -44,8 +45,8 @@ def parse_check_args(argv: list[str]) -> tuple[str, str, dict[str, str]]:
 
 
 def cmd_check(argv: list[str]) -> int:
-    from shared.check_service import answer
     from shared.checks.result import unknown
+    from shared.checks.service import answer
 
     plugin, mode, options = parse_check_args(argv)
     if not plugin or not mode:
@@ -62,7 +63,7 @@ def cmd_check(argv: list[str]) -> int:
 
 
 def cmd_tenants(args: argparse.Namespace) -> int:
-    from shared import tenants
+    from shared.store import tenants
 
     if args.action == "add":
         t = tenants.add(
@@ -87,7 +88,7 @@ def cmd_tenants(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from shared.collector import SCHEDULES, CollectionError, collect_all
+    from shared.collect.collector import SCHEDULES, CollectionError, collect_all
 
     schedules = ["health"] if args.health else [args.only] if args.only else list(SCHEDULES)
     ok = True
@@ -108,7 +109,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from shared import runs, tenants
+    from shared.store import runs, tenants
 
     tenant = tenants.resolve(args.tenant)
     for r in runs.recent(tenant.tenant_id, args.limit):
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except Exception as exc:
         print(f"error: {exc}", file=sys.stderr)
-        from shared.storage import StorageConfigError
+        from shared.store.storage import StorageConfigError
 
         if isinstance(exc, StorageConfigError) and settings_file is None:
             print(

@@ -1,6 +1,6 @@
 """CLI of the contact sync (issue 4): `o365mon docs import|export`, `o365mon sync run|logs`, `o365mon review ...`.
 
-shared/cli.py wires it in: `add_commands(subparsers)` adds the parsers, `handle(args)` runs one of them
+shared/cli/main.py wires it in: `add_commands(subparsers)` adds the parsers, `handle(args)` runs one of them
 (returns None for a command that is not one of these).
 """
 
@@ -68,8 +68,8 @@ def _print_json(data: object) -> None:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from shared.docstore import transfer
-    from shared.docstore.tables import TableDocumentationStore
+    from shared.docs import transfer
+    from shared.docs.tables import TableDocumentationStore
 
     store = TableDocumentationStore()
     if args.docs_action == "import":
@@ -102,8 +102,8 @@ def format_log(r: dict) -> str:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from shared import tenants
     from shared.matching import review
+    from shared.store import tenants
 
     if args.sync_action == "logs":
         rows = review.logs(args.tenant, args.limit)

@@ -19,7 +19,7 @@ class Kind(Enum):
 
 
 @dataclass(frozen=True)
-class ReportDef:
+class Dataset:
     key: str  # storage name, e.g. "email_activity"
     function: str  # Graph reportRoot function (CSV) or the v1.0 path (JSON)
     daily: bool  # CSV: Centreon also fetches (date=<Report Refresh Date>) after the D7 report
@@ -36,8 +36,8 @@ LAST = "Last Activity Date"
 PERIOD = "Report Period"
 
 
-def _csv(key: str, function: str, daily: bool, identity: str, columns: dict[str, Kind]) -> ReportDef:
-    return ReportDef(key=key, function=function, daily=daily, columns=columns, identity_column=identity)
+def _csv(key: str, function: str, daily: bool, identity: str, columns: dict[str, Kind]) -> Dataset:
+    return Dataset(key=key, function=function, daily=daily, columns=columns, identity_column=identity)
 
 
 T, N, B = Kind.TEXT, Kind.INT, Kind.BOOL
@@ -113,7 +113,7 @@ SHAREPOINT_ACTIVITY = _csv(
 
 # JSON collections, flattened. One row per (service, issue); a service without issues has one row whose
 # issue columns are "" (Centreon shows them as "-").
-SERVICE_HEALTH = ReportDef(
+SERVICE_HEALTH = Dataset(
     permission="ServiceHealth.Read.All",
     key="service_health",
     function="admin/serviceAnnouncement/healthOverviews?$expand=issues",
@@ -128,7 +128,7 @@ SERVICE_HEALTH = ReportDef(
     },
 )  # fmt: skip
 # One row per SKU (subscribedSkus): prepaid units, consumed units, capability status as Graph spells it.
-SUBSCRIPTIONS = ReportDef(
+SUBSCRIPTIONS = Dataset(
     permission="Organization.Read.All",
     key="subscriptions",
     function="subscribedSkus",
@@ -141,7 +141,7 @@ SUBSCRIPTIONS = ReportDef(
     },
 )  # fmt: skip
 # One row per credential of every application: type "password" or "key", end/start as ISO 8601 UTC.
-APP_CREDENTIALS = ReportDef(
+APP_CREDENTIALS = Dataset(
     permission="Application.Read.All",
     key="app_credentials",
     function="applications",
@@ -151,7 +151,7 @@ APP_CREDENTIALS = ReportDef(
     columns={"app_id": T, "app_name": T, "type": T, "key_id": T, "display_name": T, "start": T, "end": T},
 )
 # One row (the tenant's organization): directory size quota, domains (JSON-encoded list of names).
-ORGANIZATION = ReportDef(
+ORGANIZATION = Dataset(
     permission="Organization.Read.All",
     key="organization",
     function="organization",
@@ -164,7 +164,7 @@ ORGANIZATION = ReportDef(
     },
 )  # fmt: skip
 # One row: the tenant's "display concealed names in reports" setting (admin/reportSettings).
-REPORT_SETTINGS = ReportDef(
+REPORT_SETTINGS = Dataset(
     permission="ReportSettings.Read.All",
     key="report_settings",
     function="admin/reportSettings",
@@ -174,7 +174,7 @@ REPORT_SETTINGS = ReportDef(
     columns={"display_concealed_names": B},
 )
 
-REPORTS: dict[str, ReportDef] = {
+DATASETS: dict[str, Dataset] = {
     r.key: r
     for r in (
         EMAIL_ACTIVITY, MAILBOX_USAGE, TEAMS_USER_ACTIVITY, TEAMS_DEVICE_USAGE, SKYPE_USER_ACTIVITY,

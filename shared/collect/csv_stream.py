@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import IO
 
-from shared.reports.catalog import Kind, ReportDef
+from shared.collect.catalog import Dataset, Kind
 
 CONCEALED = re.compile(r"^[0-9A-F]{32}$")
 REFRESH_DATE = "Report Refresh Date"
@@ -26,7 +26,7 @@ class ReportFormatError(Exception):
 class ParsedReport:
     """Rows (lists in `report.columns` order) produced lazily; `concealed` is known after iteration."""
 
-    def __init__(self, report: ReportDef, body: bytes | IO[bytes]) -> None:
+    def __init__(self, report: Dataset, body: bytes | IO[bytes]) -> None:
         self.report = report
         self.columns = list(report.columns)
         self.concealed = False
