@@ -26,23 +26,14 @@ def review_items(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="review/tenants/{tenant}/{action}", methods=["POST"], auth_level=ADMIN)
 @admin_route
 def review_action(req: func.HttpRequest) -> func.HttpResponse:
-    """accept[?index=N] | match?org=ID | ignore | unignore | create-organization | sync"""
-    from shared.matching import review
+    """One of shared.matching.actions.ACTIONS: accept[?index=N] | match?org=ID | ignore | unignore |
+    create-organization | sync."""
+    from shared.matching import actions
 
-    tenant, action = check_key(req.route_params["tenant"], "tenant"), req.route_params["action"]
-    if action == "accept":
-        return _json(review.accept(tenant, int_param(req.params, "index", 0, 0, 99)), 202)
-    if action == "match":
-        if not req.params.get("org"):
-            raise UserInputError("match needs ?org=<organization id>")
-        return _json(review.match_to(tenant, check_key(req.params["org"], "org")), 202)
-    if action in ("ignore", "unignore"):
-        return _json(getattr(review, action)(tenant), 202)
-    if action == "create-organization":
-        return _json(review.create_organization(tenant), 202)
-    if action == "sync":
-        return _json(review.manual_sync(tenant), 202)
-    return _json({"error": f"unknown action {action[:40]!r}"}, 404)
+    tenant = check_key(req.route_params["tenant"], "tenant")
+    action = actions.find(req.route_params["action"])
+    value = action.parameter.from_query(req.params, action.name) if action.parameter else None
+    return _json(action.run(tenant, value), 202)
 
 
 @bp.route(route="review/tenants/{tenant}/contacts/{contact}", methods=["GET"], auth_level=ADMIN)

@@ -18,6 +18,7 @@ from shared.docs import transfer
 from shared.docs.model import organization_id_for
 from shared.docs.tables import TableDocumentationStore
 from shared.matching import messages, review
+from shared.matching.actions import ACTIONS
 from shared.matching.run import handle_message
 from shared.store import tenants
 
@@ -102,3 +103,52 @@ def test_admin_http_api_and_cli(setup, capsys) -> None:
     assert sync_cli.handle(argparse.Namespace(command="tenants")) is None
     out = capsys.readouterr().out
     assert "UserDetails/u1" in out and "org=suggested" in out
+
+
+# -- the review actions are one table: the admin API and the CLI accept the same names and parameters
+def _cli(args: list[str]) -> int | None:
+    parser = argparse.ArgumentParser()
+    sync_cli.add_commands(parser.add_subparsers(dest="command"))
+    return sync_cli.handle(parser.parse_args(["review", *args]))
+
+
+def _post(tenant: str, action: str, **params: str) -> tuple[int, dict]:
+    req = func.HttpRequest("POST", "/x", route_params={"tenant": tenant, "action": action}, params=params, body=b"")
+    resp = http.review_action(req)
+    return resp.status_code, json.loads(resp.get_body())
+
+
+def test_create_organization_has_one_name_on_the_cli_and_the_api(setup, capsys) -> None:
+    docs, t = setup
+    sync(t, docs)
+    assert _cli(["create-organization", t]) == 0  # the API's name; the CLI only knew `create-org`
+    assert status(t, docs)["decision"]["action"] == "create"
+    assert _cli(["create-org", t]) == 0  # the old CLI spelling still works
+    assert _post(t, "create-organization")[0] == 202
+    assert capsys.readouterr().out.count(f"{t}: create recorded; takes effect at the next sync") == 2
+
+
+def test_every_action_of_the_table_is_served_by_both(setup) -> None:
+    docs, t = setup
+    sync(t, docs)
+    tenants.add(tenants.Tenant(tenant_id=t))  # a manual sync needs a monitored tenant
+    for action in ACTIONS:
+        if action.parameter and not action.parameter.whole_number:
+            # Dispatched with its parameter to the same review function by both (the organization is unknown
+            # to the default documentation store, which both then name).
+            assert _post(t, action.name, org="nope") == (404, {"error": "unknown organization 'nope'"})
+            assert _cli([action.name, t, "nope"]) == 3  # not found: exit 3, as for an unknown tenant
+            continue
+        assert _post(t, action.name)[0] == 202, action.name
+        assert _cli([action.name, t]) == 0, action.name
+
+
+def test_unknown_action_and_missing_parameter_name_what_is_expected(setup) -> None:
+    _, t = setup
+    code, body = _post(t, "bogus")
+    assert code == 404
+    assert body["error"] == (
+        "unknown action 'bogus' (one of: accept, match, ignore, unignore, create-organization, sync)"
+    )
+    assert _post(t, "match") == (400, {"error": "match needs ?org=<organization id>"})
+    assert review.ReviewError  # the CLI maps the same errors through shared.matching.review.ReviewError

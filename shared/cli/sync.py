@@ -16,6 +16,8 @@ COMMANDS = ("docs", "sync", "review")
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    from shared.matching.actions import ACTIONS
+
     d = subparsers.add_parser("docs", help="import or export the documentation set (organizations, contacts)")
     dsub = d.add_subparsers(dest="docs_action", required=True)
     imp = dsub.add_parser("import", help="import a JSON file, or CSV files of organizations then contacts")
@@ -42,19 +44,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     ls.add_argument("--status", choices=["matched", "suggested", "unmatched", "ambiguous", "ignored"], default="")
     ls.add_argument("--tenant", default="")
     ls.add_argument("--json", action="store_true")
-    acc = rsub.add_parser("accept", help="accept a suggestion (the best one unless --index)")
-    acc.add_argument("tenant")
-    acc.add_argument("--index", type=int, default=0)
-    mt = rsub.add_parser("match", help="match the tenant to an organization")
-    mt.add_argument("tenant")
-    mt.add_argument("org_id")
-    for name, text in (
-        ("ignore", "ignore the tenant in later syncs"),
-        ("unignore", "stop ignoring the tenant"),
-        ("create-org", "create the organization from the tenant and link it"),
-        ("sync", "start a manual sync of the tenant"),
-    ):
-        rsub.add_parser(name, help=text).add_argument("tenant")
+    for action in ACTIONS:
+        a = rsub.add_parser(action.name, aliases=list(action.aliases), help=action.help)
+        a.set_defaults(review_action=action.name)
+        a.add_argument("tenant")
+        p = action.parameter
+        if p and p.positional:
+            a.add_argument(f"{p.name}_id", metavar=p.name.upper(), help=p.help)
+        elif p:
+            a.add_argument(f"--{p.name}", type=int if p.whole_number else str, help=p.help)
     cmp_ = rsub.add_parser("compare", help="a contact next to its Microsoft 365 user: fields that differ")
     cmp_.add_argument("tenant")
     cmp_.add_argument("contact_id")
@@ -177,19 +175,12 @@ def _review(args: argparse.Namespace) -> int:
             print(f"  {d['field']:14} documented={d['documented']!r}  microsoft365={d['microsoft365']!r}")
         print(f"  manage: {out['manage_url']}")
         return 0
-    if action == "accept":
-        out = review.accept(args.tenant, args.index)
-    elif action == "match":
-        out = review.match_to(args.tenant, args.org_id)
-    elif action == "create-org":
-        out = review.create_organization(args.tenant)
-    elif action == "sync":
-        out = review.manual_sync(args.tenant)
-        print(f"sync enqueued for {', '.join(out['enqueued'])}")
-        return 0
-    else:
-        out = getattr(review, action)(args.tenant)
-    print(f"{out['tenant_id']}: {out['decision']['action']} recorded; takes effect at the next sync (enqueued)")
+    from shared.matching.actions import find
+
+    chosen = find(action)
+    p = chosen.parameter
+    value = getattr(args, f"{p.name}_id" if p.positional else p.name) if p else None
+    print(chosen.summary(chosen.run(args.tenant, value)))
     return 0
 
 
