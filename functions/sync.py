@@ -1,4 +1,4 @@
-"""Directory sync and matching (issue 4): a timer (SYNC_SCHEDULE) fans out one `directory-sync` message per
+"""Directory sync and matching: a timer (SYNC_SCHEDULE) fans out one `directory-sync` message per
 tenant; that queue fetches the tenant's directory and enqueues a `contact-match` message; that queue runs the
 matcher. Queue triggers let the host retry and move a message that keeps failing to `<queue>-poison`."""
 

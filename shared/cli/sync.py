@@ -1,4 +1,4 @@
-"""CLI of the contact sync (issue 4): `o365mon docs import|export`, `o365mon sync run|logs`, `o365mon review ...`.
+"""CLI of the contact sync: `o365mon docs import|export`, `o365mon sync run|logs`, `o365mon review ...`.
 
 shared/cli/main.py wires it in: `add_commands(subparsers)` adds the parsers, `handle(args)` runs one of them
 (returns None for a command that is not one of these).
