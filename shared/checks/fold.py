@@ -36,7 +36,10 @@ class Metrics:
         return {"version": SUMMARY_VERSION, "total": self.total, "active": self.active, "sums": dict(self.sums)}
 
     @classmethod
-    def from_summary(cls, summary: dict, report_date: str) -> Metrics:
+    def from_summary(cls, summary: dict, report_date: str) -> Metrics | None:
+        """None for a summary of another version: the check then folds the stored rows."""
+        if summary.get("version") != SUMMARY_VERSION:
+            return None
         return cls(report_date, summary["total"], summary["active"], dict(summary["sums"]), {})
 
 
@@ -125,7 +128,7 @@ class SummaryAccumulator:
     """Streams rows at collection time into the summary of one mode (sums and counts only)."""
 
     def __init__(self, mode: ReportMode, columns: Sequence[str], refresh_date: str):
-        self.mode_key = mode.key
+        self.mode_key = mode.summary_key
         # no pseudonymization check here: the check answers it (from the rows or ReportData.concealed)
         self._fold = Fold(mode, columns, refresh_date, filters=None, keep_instances=False, use_pseudonymize=True)
 

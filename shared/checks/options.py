@@ -16,7 +16,7 @@ from .echo import echo
 from .expressions import Expression, parse_expression
 from .perlre import BoundedPattern, compile_perl
 from .ranges import Range, parse_range
-from .result import EXIT_CODES, CheckError
+from .result import CheckError, State
 from .spec import AnyMode, Counter, InstanceBlock, MultiBlock, StatusCounter
 
 FLAGS = frozenset(
@@ -73,13 +73,15 @@ MAX_FLOAT_PRECISION = 20
 
 
 @dataclass
-class Settings:
+class CheckOptions:
+    """One check's options, parsed and validated against its mode (not the app settings: shared/settings.py)."""
+
     verbose: bool = False
     new_perfdata: bool = False
     units: str = "%"
     filters: dict[str, BoundedPattern] = field(default_factory=dict)  # filter option -> regex
     excludes: dict[str, BoundedPattern] = field(default_factory=dict)  # exclude option -> regex
-    options: dict[str, str] = field(default_factory=dict)  # every option as given (mode options read here)
+    raw: dict[str, str] = field(default_factory=dict)  # every option as given (mode options read here)
     output_json: bool = False
     change_short_output: list[tuple[BoundedPattern, str, int]] = field(default_factory=list)
     filter_counters: BoundedPattern | None = None  # None: all counters
@@ -102,10 +104,10 @@ class Settings:
         return self.thresholds.get(f"{level}-{self.thlabels[label]}")
 
     def flag(self, name: str) -> bool:
-        return _flag(self.options, name)
+        return _flag(self.raw, name)
 
     def option(self, name: str, default: str = "") -> str:
-        value = self.options.get(name)
+        value = self.raw.get(name)
         return default if value is None or value == "" else value
 
 
@@ -163,10 +165,10 @@ def _change_short_output(value: str) -> tuple[BoundedPattern, str, int]:
     return rx, replacement, 0 if "g" in flags else 1
 
 
-def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
+def parse_options(mode: AnyMode, options: dict[str, str]) -> CheckOptions:
     options = {str(k).lstrip("-"): ("" if v is None else str(v)) for k, v in options.items()}
     forced = getattr(mode, "force_new_perfdata", False)
-    s = Settings(new_perfdata=forced or _flag(options, "use-new-perfdata"), options=options)
+    s = CheckOptions(new_perfdata=forced or _flag(options, "use-new-perfdata"), raw=options)
 
     # Names each counter accepts: '<level>-<label>' always, and with --use-new-perfdata the nlabel form
     # (dots -> dashes, 'instance-' prefix for per-instance counters), which is then the canonical one.
@@ -229,7 +231,7 @@ def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
         s.range_perfdata = int(rp)
     for item in filter(None, re.split(r"[,\s]+", options.get("change-exit", ""))):
         src, _, dst = item.partition("=")
-        if src.upper() in EXIT_CODES and dst.upper() in EXIT_CODES:
+        if src.upper() in State.__members__ and dst.upper() in State.__members__:
             s.change_exit[src.upper()] = dst.upper()
 
     # Threshold values: the later of two aliases wins (like repeated options on a command line).

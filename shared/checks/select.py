@@ -10,14 +10,14 @@ def as_bool(value: object) -> bool:
     return str(value or "").strip().lower() in ("true", "1", "yes")
 
 
-def keep(mode: object, settings, row: dict, column: str | None = None) -> bool:  # noqa: ANN001
+def keep(mode: object, options, row: dict, column: str | None = None) -> bool:  # noqa: ANN001
     """The mode's include filters (regex must match its column) and exclude filters (must not match); with
     `column`, only the filters on that column."""
     filters, excludes = getattr(mode, "filters", {}), getattr(mode, "excludes", {})
-    for option, rx in settings.filters.items():
+    for option, rx in options.filters.items():
         if (column is None or filters[option] == column) and rx.search(_text(row.get(filters[option]))) is None:
             return False
-    for option, rx in settings.excludes.items():
+    for option, rx in options.excludes.items():
         if (column is None or excludes[option] == column) and rx.search(_text(row.get(excludes[option]))):
             return False
     return True

@@ -184,12 +184,12 @@ class ReportMode:
     key_pseudonymized: str | None = None  # identity column used instead with --use-pseudonymize
 
     @property
-    def key(self) -> str:
-        """Key of this mode's summary in ReportData.summaries."""
+    def summary_key(self) -> str:
+        """Key of this mode's collection-time summary in ReportData.summaries."""
         return f"{self.plugin}:{self.name}"
 
 
-Builder = Callable[[list[dict], "object"], "object"]  # (rows as dicts, Settings) -> fold.Metrics
+Builder = Callable[[list[dict], "object"], "object"]  # (rows as dicts, CheckOptions) -> fold.Metrics
 
 
 @dataclass(frozen=True)
@@ -212,10 +212,6 @@ class CollectionMode:
     needs_names: bool = False  # per-instance names from a usage report (concealed check)
     totals: GlobalBlock | None = None
 
-    @property
-    def key(self) -> str:
-        return f"{self.plugin}:{self.name}"
-
 
 @dataclass(frozen=True)
 class ListMode:
@@ -234,10 +230,6 @@ class ListMode:
     needs_names: bool = True  # lists of users/sites need real names (concealed check)
     period_column: str | None = None  # when set, only D7 rows (Report Period != 1) are listed
     lower: tuple[str, ...] = ()  # columns shown lower-cased
-
-    @property
-    def key_name(self) -> str:
-        return f"{self.plugin}:{self.name}"
 
 
 AnyMode = ReportMode | CollectionMode | ListMode

@@ -16,7 +16,7 @@ from ..result import ModeExit
 from ..spec import ActiveCounter, CollectionMode
 
 
-def _directory(rows: list[dict], settings: object) -> Metrics:
+def _directory(rows: list[dict], options: object) -> Metrics:
     if not rows:
         raise ModeExit("No organization found.")
     row = rows[0]

@@ -40,10 +40,10 @@ def _hours_since(text: str) -> float | None:
     return None if when is None else (clock.now() - when).total_seconds() / 3600
 
 
-def _freshness(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
+def _freshness(rows: list[dict], options) -> Metrics:  # noqa: ANN001
     instances = {}
     for row in rows:
-        if not keep(DATA_FRESHNESS, settings, row):
+        if not keep(DATA_FRESHNESS, options, row):
             continue
         name = str(row.get("report") or "")
         csv = getattr(DATASETS.get(name), "source", "csv") == "csv"
@@ -81,10 +81,10 @@ DATA_FRESHNESS = CollectionMode(
 )  # fmt: skip
 
 
-def _collections(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
+def _collections(rows: list[dict], options) -> Metrics:  # noqa: ANN001
     instances = {}
     for row in rows:
-        if not keep(COLLECTION_STATUS, settings, row):
+        if not keep(COLLECTION_STATUS, options, row):
             continue
         name, status = str(row.get("report") or ""), str(row.get("last_status") or "")
         when = str(row.get("last_attempt") or "")

@@ -5,15 +5,15 @@ Business Online was retired in 2021, the modes stay for command-line compatibili
 
 from __future__ import annotations
 
-from .common import Metric, activity_mode, devices_mode
+from .common import ColumnCounters, activity_mode, devices_mode
 
 USERS_ACTIVITY = activity_mode(
     "skype",
     "skype_user_activity",
     (
-        Metric("peer_to_peer_sessions", "Total Peer-to-peer Session Count", "Peer-to-peer Sessions Count: %d", "skype.users.sessions.p2p.count"),
-        Metric("organized_conference", "Total Organized Conference Count", "Organized Conference Count: %d", "skype.users.conferences.organized.count"),
-        Metric("participated_conference", "Total Participated Conference Count", "Participated Conference Count: %d", "skype.users.conferences.participated.count"),
+        ColumnCounters("peer_to_peer_sessions", "Total Peer-to-peer Session Count", "Peer-to-peer Sessions Count: %d", "skype.users.sessions.p2p.count"),
+        ColumnCounters("organized_conference", "Total Organized Conference Count", "Organized Conference Count: %d", "skype.users.conferences.organized.count"),
+        ColumnCounters("participated_conference", "Total Participated Conference Count", "Participated Conference Count: %d", "skype.users.conferences.participated.count"),
     ),
 )  # fmt: skip
 
