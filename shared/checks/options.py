@@ -22,6 +22,8 @@ from .spec import AnyMode, Counter, InstanceBlock, MultiBlock, StatusCounter
 FLAGS = frozenset(
     {"verbose", "use-new-perfdata", "output-ignore-perfdata", "output-ignore-label", "output-json", "debug"}
 )
+# Mode options that are Getopt::Long booleans in Centreon too (sharepoint --use-pseudonymize, site-usage --free).
+MODE_FLAGS = frozenset({"use-pseudonymize", "free"})
 OUTPUT_OPTIONS = frozenset(
     {
         "filter-counters",

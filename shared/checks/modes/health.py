@@ -23,16 +23,13 @@ the last collection (`throttled` responses 429 and `throttle-wait` seconds waite
 
 from __future__ import annotations
 
+from shared.collect.catalog import DATASETS
+
 from .. import clock
 from ..expressions import to_number
 from ..fold import Metrics
 from ..select import as_bool, keep
 from ..spec import CollectionMode, Counter, InstanceBlock, Perf, StatusCounter
-
-try:
-    from shared.collect.catalog import DATASETS
-except ImportError:  # pragma: no cover
-    DATASETS = {}
 
 
 def _hours_since(text: str) -> float | None:
