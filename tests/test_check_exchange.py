@@ -1,4 +1,5 @@
-"""The two Exchange modes reproduced byte-for-byte from the Centreon reference (§2, §3.1, §3.2, §5)."""
+"""The two Exchange modes reproduced byte-for-byte from Centreon's centreon-plugins
+src/cloud/microsoft/office365/exchange/mode/emailactivity.pm and mailboxusage.pm."""
 
 import pytest
 

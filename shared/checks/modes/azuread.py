@@ -1,4 +1,5 @@
-"""cloud::microsoft::office365::azuread::plugin: directory-size-usage (reference §3.10).
+"""cloud::microsoft::office365::azuread::plugin: directory-size-usage (centreon-plugins
+src/cloud/microsoft/office365/azuread/mode/directorysizeusage.pm).
 
 Reads the `organization` row (directory_used / directory_total): `Directory size usage : %d/%d (%.2f%%)`,
 thresholds --warning-usage / --critical-usage in % (default --units) or count; perfdata always new-style

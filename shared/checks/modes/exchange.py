@@ -1,4 +1,5 @@
-"""cloud::microsoft::office365::exchange::plugin: modes email-activity and mailbox-usage."""
+"""cloud::microsoft::office365::exchange::plugin: modes email-activity and mailbox-usage (centreon-plugins
+src/cloud/microsoft/office365/exchange/mode/emailactivity.pm, mailboxusage.pm)."""
 
 from __future__ import annotations
 

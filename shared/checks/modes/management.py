@@ -1,5 +1,6 @@
 """cloud::microsoft::office365::management::plugin: service-status, list-services, subscriptions,
-list-subscriptions, app-credentials (reference §3.11-3.14).
+list-subscriptions, app-credentials (centreon-plugins
+src/cloud/microsoft/office365/management/mode/*.pm).
 
 service-status: one instance per (service, unresolved issue) from the flattened `service_health` rows;
 --include-/--exclude-service-name (--filter-service-name = include), --include-/--exclude-classification
@@ -14,7 +15,7 @@ app-credentials: per application, its password and key credentials: status 'expi
 'valid' (--warning/critical-password-status, --warning/critical-key-status; default critical
 '%{status} =~ /expired/i'; variables %{status}, %{id}, %{app_name}) and the time left
 (--warning/critical-password-expires, --warning/critical-key-expires, in --unit s|m|h|d|w, default s).
-Thresholds are Nagios ranges, as in Centreon (issue #3502): `--warning-password-expires=30` alerts when
+Thresholds are Nagios ranges, as in Centreon (centreon-plugins issue #3502): `--warning-password-expires=30` alerts when
 MORE than 30 units are left; to be warned when LESS than 30 days are left use `--unit=d
 --warning-password-expires=30:`.
 """

@@ -1,4 +1,5 @@
-"""cloud::microsoft::office365::onedrive::plugin: site-usage, users-activity, list-sites (reference §3.6-3.8)."""
+"""cloud::microsoft::office365::onedrive::plugin: site-usage, users-activity, list-sites (centreon-plugins
+src/cloud/microsoft/office365/onedrive/mode/siteusage.pm, usersactivity.pm, listsites.pm)."""
 
 # ruff: noqa: E501  (mode tables read best one counter per line)
 

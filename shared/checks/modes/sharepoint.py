@@ -1,4 +1,5 @@
-"""cloud::microsoft::office365::sharepoint::plugin: site-usage, users-activity, list-sites (reference §3.9).
+"""cloud::microsoft::office365::sharepoint::plugin: site-usage, users-activity, list-sites (centreon-plugins
+src/cloud/microsoft/office365/sharepoint/mode/siteusage.pm, usersactivity.pm, listsites.pm).
 
 SharePoint keeps Centreon's own pseudonymization check: a 'Site URL' that is not http(s) (or a report stored
 as concealed) answers `UNKNOWN: reports pseudonymize user-level information is enabled. use option

@@ -1,5 +1,6 @@
-"""cloud::microsoft::office365::skype::plugin: users-activity and devices-usage (reference §3.5; Skype for
-Business Online was retired in 2021, the modes stay for command-line compatibility)."""
+"""cloud::microsoft::office365::skype::plugin: users-activity and devices-usage (centreon-plugins
+src/cloud/microsoft/office365/skype/mode/usersactivity.pm, devicesusage.pm; Skype for Business Online was
+retired in 2021, the modes stay for command-line compatibility)."""
 
 # ruff: noqa: E501  (mode tables read best one counter per line)
 

@@ -1,4 +1,5 @@
-"""cloud::microsoft::office365::teams::plugin: users-activity and devices-usage (reference §3.3, §3.4)."""
+"""cloud::microsoft::office365::teams::plugin: users-activity and devices-usage (centreon-plugins
+src/cloud/microsoft/office365/teams/mode/usersactivity.pm, devicesusage.pm)."""
 
 # ruff: noqa: E501  (mode tables read best one counter per line)
 
