@@ -70,10 +70,10 @@ def _check_names(spec: AnyMode, options: CheckOptions, data: ReportData) -> None
 
 def _list(spec: ListMode, options: CheckOptions, data: ReportData) -> Output:
     items: dict[str, str] = {}
-    check_urls = spec.pseudonymize_column is not None and not options.flag("use-pseudonymize")
+    url_column = None if options.flag("use-pseudonymize") else spec.pseudonymize_column
     for values in every(iter(data.load_rows())):
         row = dict(zip(data.columns, values, strict=False))
-        if check_urls and not str(row.get(spec.pseudonymize_column) or "").startswith(("http:", "https:")):
+        if url_column is not None and not str(row.get(url_column) or "").startswith(("http:", "https:")):
             raise ModeExit(PSEUDONYMIZED)
         if spec.period_column and str(row.get(spec.period_column)) in ("1", "1.0"):
             continue
@@ -107,7 +107,7 @@ def _nothing_shown(spec: AnyMode, options: CheckOptions, metrics: Metrics) -> st
 
 
 def _evaluated(spec: AnyMode, options: CheckOptions, metrics: Metrics) -> Output:
-    out = evaluate(spec, options, metrics)  # type: ignore[arg-type]
+    out = evaluate(spec, options, metrics)
     if not any(out.buckets.values()):
         raise ModeExit(_nothing_shown(spec, options, metrics))
     return out
@@ -121,17 +121,17 @@ def _run(spec: AnyMode, options: CheckOptions, data_for: Callable[[str], ReportD
     if isinstance(spec, CollectionMode):
         rows = [dict(zip(data.columns, values, strict=False)) for values in every(iter(data.load_rows()))]
         metrics = spec.build(rows, options)
-        if spec.empty and not metrics.instances:  # type: ignore[attr-defined]
+        if spec.empty and not metrics.instances:
             raise ModeExit(spec.empty)
         return _evaluated(spec, options, metrics)
     summary = data.summaries.get(spec.summary_key) if data.summaries else None
-    metrics = None
+    summarised = None
     if summary is not None and not options.filters and not instance_counters_shown(spec, options):
-        metrics = Metrics.from_summary(summary, data.refresh_date)
-    if metrics is None:
+        summarised = Metrics.from_summary(summary, data.refresh_date)
+    if summarised is None:
         fold = Fold(spec, data.columns, data.refresh_date, options.filters, True, options.flag("use-pseudonymize"))
-        metrics = fold.add_all(data.load_rows()).result()
-    return _evaluated(spec, options, metrics)
+        summarised = fold.add_all(data.load_rows()).result()
+    return _evaluated(spec, options, summarised)
 
 
 def run_check(plugin: str, mode: str, data_for: Callable[[str], ReportData], given: dict[str, str]) -> CheckResult:

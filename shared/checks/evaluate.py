@@ -236,7 +236,8 @@ class _Emitter:
     parent's prefix, added once per severity (Centreon's run_multiple_prefix_output)."""
 
     def __init__(self, out: Output, parent_prefix: str | None = None):
-        self.out, self.parent_prefix, self.done = out, parent_prefix, set()
+        self.out, self.parent_prefix = out, parent_prefix
+        self.done: set[str] = set()
 
     def __call__(self, severity: str, message: str) -> None:
         if self.parent_prefix is None:

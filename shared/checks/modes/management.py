@@ -28,6 +28,7 @@ import math
 
 from .. import clock
 from ..fold import Metrics
+from ..options import CheckOptions
 from ..select import as_bool, keep
 from ..spec import CollectionMode, Counter, InstanceBlock, ListMode, MultiBlock, Perf, StatusCounter
 
@@ -35,7 +36,7 @@ ISSUE_FIELDS = {"classification": "-", "issue_id": "-", "issue_startDateTime": "
                 "issue_status": "-", "issue_resolved": "-"}  # fmt: skip
 
 
-def _services(rows: list[dict], options) -> Metrics:  # noqa: ANN001
+def _services(rows: list[dict], options: CheckOptions) -> Metrics:
     keep_resolved = options.option("exclude-resolved", "1") == "0"
     services: dict[str, list[dict]] = {}
     for row in rows:
@@ -100,7 +101,7 @@ LIST_SERVICES = ListMode(
 )  # fmt: skip
 
 
-def _subscriptions(rows: list[dict], options) -> Metrics:  # noqa: ANN001
+def _subscriptions(rows: list[dict], options: CheckOptions) -> Metrics:
     from ..expressions import to_number
 
     instances = {}
@@ -164,7 +165,7 @@ def human_seconds(value: int) -> str:
     return " ".join(parts) or str(value)
 
 
-def _credentials(rows: list[dict], options) -> Metrics:  # noqa: ANN001
+def _credentials(rows: list[dict], options: CheckOptions) -> Metrics:
     unit = options.option("unit", "s")
     div, unit_long = UNITS.get(unit) or UNITS[(unit := "s")]
     now = clock.now()

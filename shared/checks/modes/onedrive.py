@@ -1,8 +1,6 @@
 """cloud::microsoft::office365::onedrive::plugin: site-usage, users-activity, list-sites (centreon-plugins
 src/cloud/microsoft/office365/onedrive/mode/siteusage.pm, usersactivity.pm, listsites.pm)."""
 
-# ruff: noqa: E501  (mode tables read best one counter per line)
-
 from __future__ import annotations
 
 from .common import activity_mode, file_activity, list_sites_mode, site_usage_mode
