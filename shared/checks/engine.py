@@ -52,8 +52,8 @@ def _names_needed(spec: AnyMode, options: CheckOptions) -> str | None:
         return None
     if options.filters:
         return " / ".join(f"--{name}" for name in options.filters)
-    if instance_counters_shown(spec, options):
-        return f"the per-{singular(spec.instances.name)} counters"  # type: ignore[union-attr]
+    if spec.instances is not None and instance_counters_shown(spec, options):
+        return f"the per-{singular(spec.instances.name)} counters"
     return None
 
 
@@ -106,7 +106,7 @@ def _nothing_shown(spec: AnyMode, options: CheckOptions, metrics: Metrics) -> st
     return f"No counter selected ({', '.join(reasons)})."
 
 
-def _evaluated(spec: AnyMode, options: CheckOptions, metrics: Metrics) -> Output:
+def _evaluated(spec: ReportMode | CollectionMode, options: CheckOptions, metrics: Metrics) -> Output:
     out = evaluate(spec, options, metrics)
     if not any(out.buckets.values()):
         raise ModeExit(_nothing_shown(spec, options, metrics))

@@ -17,12 +17,14 @@ from .result import Perfdata, State, perl_number
 from .spec import (
     ActiveCounter,
     AnyMode,
+    CollectionMode,
     Counter,
     GlobalBlock,
     InstanceBlock,
     InstanceCounter,
     MultiBlock,
     Perf,
+    ReportMode,
     StatusCounter,
     UsageCounter,
 )
@@ -125,7 +127,7 @@ def _counter_perf(
     nlabel = counter.nlabel + (f".{values[p.nlabel_suffix]}" if p.nlabel_suffix else "")
     return Perfdata(
         label=perf_label(options, p.label, nlabel, instance),
-        value=_perf_value(p, values[counter.value]),  # type: ignore[arg-type]
+        value=_perf_value(p, values[counter.value]),  # type: ignore[arg-type]  # a number or its text
         unit=str(values[p.unit_key]) if p.unit_key else p.unit,
         warning=warning,
         critical=critical,
@@ -193,13 +195,15 @@ def _run_counter(
         if c.perf is not None:
             p = c.perf
             label = perf_label(options, p.label, c.perf_nlabel, instance)
-            out.perfdata.append(Perfdata(label, values[c.perf_value], p.unit, "", "", p.min, ""))  # type: ignore[arg-type]
+            value = values[c.perf_value]  # a number: the mode builds it
+            out.perfdata.append(Perfdata(label, value, p.unit, "", "", p.min, ""))  # type: ignore[arg-type]
         return CounterResult(state, text, True)
     if isinstance(c, UsageCounter):
         return _run_usage(options, c, values, instance, out)
     if values.get(c.value) is None:
         return None  # Centreon skips a counter whose value is undefined (e.g. a SKU without prepaid units)
-    state = _check(options, c.label, values[c.value], ("critical", "warning", "unknown"))  # type: ignore[arg-type]
+    value = values[c.value]  # a number: None was skipped above, folds and builds give numbers
+    state = _check(options, c.label, value, ("critical", "warning", "unknown"))  # type: ignore[arg-type]
     if c.perf is not None:
         out.perfdata.append(_counter_perf(options, c, values, instance))
     return CounterResult(state, _counter_output(c, values), c.display_ok)
@@ -313,13 +317,13 @@ def run_multiple(block: MultiBlock, options: CheckOptions, parents: Mapping[str,
                 run_instances(group, options, children, out, emit, multiple, block.indent)
 
 
-def evaluate(mode: AnyMode, options: CheckOptions, metrics: Metrics) -> Output:
+def evaluate(mode: ReportMode | CollectionMode, options: CheckOptions, metrics: Metrics) -> Output:
     out = Output()
-    if getattr(mode, "active", None) is not None:
-        run_active(mode.active, options, metrics, out)  # type: ignore[union-attr,arg-type]
-    if getattr(mode, "totals", None) is not None:
-        run_totals(mode.totals, options, metrics, out)  # type: ignore[union-attr,arg-type]
-    block = getattr(mode, "instances", None)
+    if mode.active is not None:
+        run_active(mode.active, options, metrics, out)
+    if mode.totals is not None:
+        run_totals(mode.totals, options, metrics, out)
+    block = mode.instances
     if isinstance(block, MultiBlock):
         run_multiple(block, options, metrics.instances, out)
     elif block is not None:

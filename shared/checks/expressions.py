@@ -342,7 +342,7 @@ class _Parser:
             return lambda v: tok.value
         if tok.kind == "str":
             self.i += 1
-            source = _Interpolated(tok.value)  # type: ignore[arg-type]
+            source = _Interpolated(str(tok.value))
             self.variables.extend(source.names())
             return source.render
         if tok.kind == "var":

@@ -119,7 +119,7 @@ class Fold:
 
 def _is_one(value: object) -> bool:
     try:
-        return float(value) == 1  # type: ignore[arg-type]
+        return float(value) == 1  # type: ignore[arg-type]  # any cell: float() refusing it is the answer
     except (TypeError, ValueError):
         return False
 

@@ -17,7 +17,7 @@ from .expressions import Expression, parse_expression
 from .perlre import BoundedPattern, compile_perl
 from .ranges import Range, parse_range
 from .result import CheckError, State
-from .spec import AnyMode, Counter, InstanceBlock, MultiBlock, StatusCounter
+from .spec import ActiveCounter, AnyMode, Counter, InstanceCounter, ListMode, MultiBlock, StatusCounter
 
 FLAGS = frozenset(
     {"verbose", "use-new-perfdata", "output-ignore-perfdata", "output-ignore-label", "output-json", "debug"}
@@ -138,17 +138,18 @@ def _regex(options: dict[str, str], name: str) -> BoundedPattern | None:
     return compile_perl(value, what=f"--{name}")
 
 
-def mode_counters(mode: AnyMode) -> list[tuple[object, str]]:
+def mode_counters(mode: AnyMode) -> list[tuple[ActiveCounter | InstanceCounter, str]]:
     """Every counter of a mode with its nlabel option prefix ('instance-' for per-instance counters)."""
-    counters: list[tuple[object, str]] = []
-    if getattr(mode, "active", None) is not None:
-        counters.append((mode.active, ""))  # type: ignore[union-attr]
-    if getattr(mode, "totals", None) is not None:
-        counters += [(c, "") for c in mode.totals.counters]  # type: ignore[union-attr]
-    block = getattr(mode, "instances", None)
+    if isinstance(mode, ListMode):
+        return []
+    counters: list[tuple[ActiveCounter | InstanceCounter, str]] = []
+    if mode.active is not None:
+        counters.append((mode.active, ""))
+    if mode.totals is not None:
+        counters += [(c, "") for c in mode.totals.counters]
+    block = mode.instances
     blocks = list(block.groups) if isinstance(block, MultiBlock) else [block] if block is not None else []
     for b in blocks:
-        assert isinstance(b, InstanceBlock)
         counters += [(c, "instance-") for c in b.counters]
     return counters
 
@@ -177,7 +178,7 @@ def parse_options(mode: AnyMode, options: dict[str, str]) -> CheckOptions:
     names: dict[str, tuple[str, str]] = {}  # accepted option name -> (level, canonical threshold label)
     counters = mode_counters(mode)
     for counter, prefix in counters:
-        label = counter.label  # type: ignore[attr-defined]
+        label = counter.label
         thlabel = label
         if s.new_perfdata and isinstance(counter, Counter):
             thlabel = (prefix + counter.nlabel).replace(".", "-")
@@ -261,6 +262,6 @@ def parse_options(mode: AnyMode, options: dict[str, str]) -> CheckOptions:
             "critical": getattr(counter, "critical_default", ""),
         }
         for level in LEVELS:
-            key = f"{level}-{s.thlabels[counter.label]}"  # type: ignore[attr-defined]
+            key = f"{level}-{s.thlabels[counter.label]}"
             s.thresholds[key] = parse_range(given.get(key, defaults.get(level, "")), key, s.float_precision)
     return s

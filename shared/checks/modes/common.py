@@ -150,7 +150,7 @@ def site_usage_mode(
         report=report,
         filters=filters,
         filter_counters_default="active-sites|total",
-        extra_options={"free": "", **kw.pop("extra_options", {})},  # type: ignore[dict-item]
+        extra_options={"free": "", **kw.pop("extra_options", {})},  # type: ignore[dict-item]  # kw: ReportMode fields
         active=ActiveCounter("active-sites", "Active sites on %s : %d/%d (%.2f%%)", "active_sites",
                              f"{plugin}.sites.active.count", "sites"),
         totals=GlobalBlock("Total ", {m.key: Sum(Col(m.column), m.scope) for m in totals}, tuple(m.total() for m in totals)),
@@ -167,9 +167,9 @@ def site_usage_mode(
             counters=(UsageCounter("usage", f"{plugin}.sites.usage.bytes"), *(m.instance() for m in per_site)),
             perf_instance=("url",),
         ),
-        **kw,  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]  # the caller's other ReportMode fields
     )  # fmt: skip
 
 
 def list_sites_mode(plugin: str, report: str, **kw: object) -> ListMode:
-    return ListMode(plugin=plugin, name="list-sites", report=report, title="List sites: ", **kw)  # type: ignore[arg-type]
+    return ListMode(plugin=plugin, name="list-sites", report=report, title="List sites: ", **kw)  # type: ignore[arg-type]  # ListMode fields
