@@ -9,7 +9,7 @@ import pytest
 
 from shared.checks.result import CheckError, unknown
 from tests.test_check_modes import check, data, health_row, services
-from tests.test_check_o365 import fake_app  # noqa: F401, F811  (a fixture)
+from tests.test_check_o365 import fake_app  # noqa: F401  (a fixture)
 
 ADVISORY_ONLY = [
     health_row("Exchange", "Exchange Online", "serviceDegradation", "EX-7", "advisory", "slow search"),

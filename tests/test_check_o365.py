@@ -226,7 +226,7 @@ class _FakeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: FakeApp
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         self.server.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
         status, headers, body = self.server.reply
         self.send_response(status)
@@ -236,7 +236,7 @@ class _FakeHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

@@ -81,6 +81,20 @@ def test_cli_check_exit_codes(storage_env, mailboxes: str) -> None:
     assert (missing.returncode, missing.stdout) == (3, "UNKNOWN: Need to specify --tenant option. \n")
 
 
+def test_cli_flags_are_the_engines(storage_env, mailboxes: str) -> None:
+    # A flag takes no value: it must not eat the plugin that follows it.
+    assert parse_check_args(["--output-ignore-label", "exchange", "email-activity", "--tenant=x"]) == (
+        "exchange",
+        "email-activity",
+        {"output-ignore-label": "1", "tenant": "x"},
+    )
+    unlabelled = run_cli(storage_env, "--output-ignore-label", "exchange", "mailbox-usage", f"--tenant={mailboxes}")
+    assert unlabelled.returncode == 0
+    assert unlabelled.stdout.startswith(
+        "Active mailboxes on 2024-01-15 : 2/3 (66.67%) - Total Usage (active mailboxes): "
+    )
+
+
 def test_tenants_commands(storage_env, tenant_id: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tenants", "add", tenant_id.upper(), "--name", "Fabrikam", "--domain", "fabrikam.example"]) == 0
     assert main(["tenants", "disable", tenant_id]) == 0

@@ -18,8 +18,8 @@ def parse_iso(text: str) -> datetime | None:
     m = _ISO.match((str(text) if text is not None else "").strip())
     if not m:
         return None
-    parts = [int(p) if p else 0 for p in m.groups()]
+    year, month, day, hour, minute, second = (int(p) if p else 0 for p in m.groups())
     try:
-        return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         return None

@@ -11,7 +11,7 @@ from .evaluate import evaluate, instance_counters_shown
 from .fold import PSEUDONYMIZED, Fold, Metrics, SummaryAccumulator
 from .limits import every
 from .modes import MODES, PLUGIN_ALIASES, resolve
-from .options import Settings, parse_options
+from .options import CheckOptions, parse_options
 from .output import Output
 from .result import CheckError, CheckResult, ModeExit
 from .select import keep
@@ -44,40 +44,40 @@ def mode_for(plugin: str, mode: str) -> AnyMode:
     return spec
 
 
-def _names_needed(spec: AnyMode, settings: Settings) -> str | None:
+def _names_needed(spec: AnyMode, options: CheckOptions) -> str | None:
     """What needs real names in this check (for the concealed-names answer), or None."""
     if isinstance(spec, ListMode):
         return f"mode {spec.name}"
     if isinstance(spec, CollectionMode) and not spec.needs_names:
         return None
-    if settings.filters:
-        return " / ".join(f"--{name}" for name in settings.filters)
-    if instance_counters_shown(spec, settings):
-        return f"the per-{singular(spec.instances.name)} counters"  # type: ignore[union-attr]
+    if options.filters:
+        return " / ".join(f"--{name}" for name in options.filters)
+    if spec.instances is not None and instance_counters_shown(spec, options):
+        return f"the per-{singular(spec.instances.name)} counters"
     return None
 
 
-def _check_names(spec: AnyMode, settings: Settings, data: ReportData) -> None:
+def _check_names(spec: AnyMode, options: CheckOptions, data: ReportData) -> None:
     pseudonymize = getattr(spec, "pseudonymize_column", None) is not None
     if pseudonymize:  # SharePoint keeps Centreon's own semantics: --use-pseudonymize accepts hashed names
-        if data.concealed and not settings.flag("use-pseudonymize"):
+        if data.concealed and not options.flag("use-pseudonymize"):
             raise ModeExit(PSEUDONYMIZED)
         return
-    need = _names_needed(spec, settings) if data.concealed else None
+    need = _names_needed(spec, options) if data.concealed else None
     if need is not None:
         raise ModeExit(concealed_message(data.report, need))
 
 
-def _list(spec: ListMode, settings: Settings, data: ReportData) -> Output:
+def _list(spec: ListMode, options: CheckOptions, data: ReportData) -> Output:
     items: dict[str, str] = {}
-    check_urls = spec.pseudonymize_column is not None and not settings.flag("use-pseudonymize")
+    url_column = None if options.flag("use-pseudonymize") else spec.pseudonymize_column
     for values in every(iter(data.load_rows())):
         row = dict(zip(data.columns, values, strict=False))
-        if check_urls and not str(row.get(spec.pseudonymize_column) or "").startswith(("http:", "https:")):
+        if url_column is not None and not str(row.get(url_column) or "").startswith(("http:", "https:")):
             raise ModeExit(PSEUDONYMIZED)
         if spec.period_column and str(row.get(spec.period_column)) in ("1", "1.0"):
             continue
-        if not keep(spec, settings, row):
+        if not keep(spec, options, row):
             continue
         shown = {c: "" if row.get(c) is None else str(row.get(c)) for _, c in spec.line}
         shown.update({c: shown[c].lower() for c in spec.lower if c in shown})
@@ -91,59 +91,60 @@ def _list(spec: ListMode, settings: Settings, data: ReportData) -> Output:
     return out
 
 
-def _nothing_shown(spec: AnyMode, settings: Settings, metrics: Metrics) -> str:
+def _nothing_shown(spec: AnyMode, options: CheckOptions, metrics: Metrics) -> str:
     """Why a check has nothing to print (Centreon prints an empty 'OK: ' then): the message of its UNKNOWN."""
     block = getattr(spec, "instances", None)
-    if block is not None and not metrics.instances and instance_counters_shown(spec, settings):
+    if block is not None and not metrics.instances and instance_counters_shown(spec, options):
         what = singular(block.name)
         if isinstance(spec, ReportMode):
             what = f"active {what}"  # per-instance counters are only kept for active users, mailboxes, sites
-        given = [f"--{name} '{echo(settings.options[name])}'" for name in {**settings.filters, **settings.excludes}]
+        given = [f"--{name} '{echo(options.raw[name])}'" for name in {**options.filters, **options.excludes}]
         return f"No {what} found" + (f" ({', '.join(given)})." if given else ".")
-    shown = settings.options.get("filter-counters", getattr(spec, "filter_counters_default", ""))
-    blocks = settings.options.get("filter-counters-block", "")
+    shown = options.raw.get("filter-counters", getattr(spec, "filter_counters_default", ""))
+    blocks = options.raw.get("filter-counters-block", "")
     reasons = [f"--filter-counters '{echo(shown)}'"] + ([f"--filter-counters-block '{echo(blocks)}'"] if blocks else [])
     return f"No counter selected ({', '.join(reasons)})."
 
 
-def _evaluated(spec: AnyMode, settings: Settings, metrics: Metrics) -> Output:
-    out = evaluate(spec, settings, metrics)  # type: ignore[arg-type]
+def _evaluated(spec: ReportMode | CollectionMode, options: CheckOptions, metrics: Metrics) -> Output:
+    out = evaluate(spec, options, metrics)
     if not any(out.buckets.values()):
-        raise ModeExit(_nothing_shown(spec, settings, metrics))
+        raise ModeExit(_nothing_shown(spec, options, metrics))
     return out
 
 
-def _run(spec: AnyMode, settings: Settings, data_for: Callable[[str], ReportData]) -> Output:
+def _run(spec: AnyMode, options: CheckOptions, data_for: Callable[[str], ReportData]) -> Output:
     data = data_for(spec.report)
-    _check_names(spec, settings, data)
+    _check_names(spec, options, data)
     if isinstance(spec, ListMode):
-        return _list(spec, settings, data)
+        return _list(spec, options, data)
     if isinstance(spec, CollectionMode):
         rows = [dict(zip(data.columns, values, strict=False)) for values in every(iter(data.load_rows()))]
-        metrics = spec.build(rows, settings)
-        if spec.empty and not metrics.instances:  # type: ignore[attr-defined]
+        metrics = spec.build(rows, options)
+        if spec.empty and not metrics.instances:
             raise ModeExit(spec.empty)
-        return _evaluated(spec, settings, metrics)
-    summary = data.summaries.get(spec.key) if data.summaries else None
-    if summary is not None and not settings.filters and not instance_counters_shown(spec, settings):
-        metrics = Metrics.from_summary(summary, data.refresh_date)
-    else:
-        fold = Fold(spec, data.columns, data.refresh_date, settings.filters, True, settings.flag("use-pseudonymize"))
-        metrics = fold.add_all(data.load_rows()).result()
-    return _evaluated(spec, settings, metrics)
+        return _evaluated(spec, options, metrics)
+    summary = data.summaries.get(spec.summary_key) if data.summaries else None
+    summarised = None
+    if summary is not None and not options.filters and not instance_counters_shown(spec, options):
+        summarised = Metrics.from_summary(summary, data.refresh_date)
+    if summarised is None:
+        fold = Fold(spec, data.columns, data.refresh_date, options.filters, True, options.flag("use-pseudonymize"))
+        summarised = fold.add_all(data.load_rows()).result()
+    return _evaluated(spec, options, summarised)
 
 
-def run_check(plugin: str, mode: str, data_for: Callable[[str], ReportData], options: dict[str, str]) -> CheckResult:
+def run_check(plugin: str, mode: str, data_for: Callable[[str], ReportData], given: dict[str, str]) -> CheckResult:
     spec = mode_for(plugin, mode)
     with limits.scope():
-        settings = parse_options(spec, options)
+        options = parse_options(spec, given)
         try:
-            out = _run(spec, settings, data_for)
+            out = _run(spec, options, data_for)
         except ModeExit as exc:
             out = Output()
             out.add(exc.severity, exc.message)
         prefix = "o365mon" if spec.plugin == "health" else "cloud::microsoft::office365"
-        return out.result(settings, f"{prefix}::{spec.plugin}::plugin", spec.name)
+        return out.result(options, f"{prefix}::{spec.plugin}::plugin", spec.name)
 
 
 def summary_accumulators(report_key: str, columns: list[str], refresh_date: str) -> list[SummaryAccumulator]:

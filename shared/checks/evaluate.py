@@ -1,30 +1,42 @@
-"""Metrics + settings -> per-counter states, messages and perfdata (Centreon's run_global / run_instances)."""
+"""Metrics + options -> per-counter states, messages and perfdata (Centreon's run_global / run_instances)."""
 
 from __future__ import annotations
 
 import calendar
 import re
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from .fold import Metrics
 from .limits import every
-from .options import Settings
-from .output import Output, most_critical
+from .options import CheckOptions
+from .output import Output
 from .perfdata import label as perf_label
 from .ranges import Range
-from .result import Perfdata, perl_number
+from .result import Perfdata, State, perl_number
 from .spec import (
     ActiveCounter,
     AnyMode,
+    CollectionMode,
     Counter,
     GlobalBlock,
     InstanceBlock,
     InstanceCounter,
     MultiBlock,
     Perf,
+    ReportMode,
     StatusCounter,
     UsageCounter,
 )
+
+
+class CounterResult(NamedTuple):
+    """One counter of one instance, judged."""
+
+    state: str  # a State name
+    text: str
+    shown: bool  # in the long output (a display_ok=False counter is only in the short one, when in trouble)
+
 
 _DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 _FIELD = re.compile(r"\{(\w+)(?::([^{}]+))?\}")
@@ -73,18 +85,18 @@ def perfdate(report_date: str) -> int | None:
         return None
 
 
-def _check(settings: Settings, label: str, value: float, levels: tuple[str, ...]) -> str:
+def _check(options: CheckOptions, label: str, value: float, levels: tuple[str, ...]) -> str:
     for level in levels:
-        rng: Range | None = settings.range(level, label)
+        rng: Range | None = options.range(level, label)
         if rng is not None and rng.alerts(value):
             return level.upper()
     return "OK"
 
 
-def _thresholds(settings: Settings, label: str, total: float | None = None, cast: bool = False) -> tuple[str, str]:
+def _thresholds(options: CheckOptions, label: str, total: float | None = None, cast: bool = False) -> tuple[str, str]:
     out = []
     for level in ("warning", "critical"):
-        rng = settings.range(level, label)
+        rng = options.range(level, label)
         out.append("" if rng is None else rng.perfdata(total, cast))
     return out[0], out[1]
 
@@ -106,14 +118,16 @@ def _perf_value(p: Perf, value: object) -> object:
     return int(to_number(value)) if p.integer else value
 
 
-def _counter_perf(settings: Settings, counter: Counter, values: Mapping[str, object], instance: str | None) -> Perfdata:
+def _counter_perf(
+    options: CheckOptions, counter: Counter, values: Mapping[str, object], instance: str | None
+) -> Perfdata:
     p = counter.perf
     assert p is not None
-    warning, critical = _thresholds(settings, counter.label) if p.thresholds else ("", "")
+    warning, critical = _thresholds(options, counter.label) if p.thresholds else ("", "")
     nlabel = counter.nlabel + (f".{values[p.nlabel_suffix]}" if p.nlabel_suffix else "")
     return Perfdata(
-        label=perf_label(settings, p.label, nlabel, instance),
-        value=_perf_value(p, values[counter.value]),  # type: ignore[arg-type]
+        label=perf_label(options, p.label, nlabel, instance),
+        value=_perf_value(p, values[counter.value]),  # type: ignore[arg-type]  # a number or its text
         unit=str(values[p.unit_key]) if p.unit_key else p.unit,
         warning=warning,
         critical=critical,
@@ -122,45 +136,45 @@ def _counter_perf(settings: Settings, counter: Counter, values: Mapping[str, obj
     )
 
 
-def _block_skipped(settings: Settings, name: str) -> bool:
-    return settings.filter_counters_block is not None and settings.filter_counters_block.search(name) is not None
+def _block_skipped(options: CheckOptions, name: str) -> bool:
+    return options.filter_counters_block is not None and options.filter_counters_block.search(name) is not None
 
 
-def run_active(c: ActiveCounter, settings: Settings, m: Metrics, out: Output) -> None:
-    if _block_skipped(settings, "active") or not settings.counter_shown(c.label):
+def run_active(c: ActiveCounter, options: CheckOptions, m: Metrics, out: Output) -> None:
+    if _block_skipped(options, "active") or not options.counter_shown(c.label):
         return
     percent = m.active * 100 / m.total if m.total != 0 else 0
     if c.dated:
         text = c.output % (m.report_date, m.active, m.total, percent)
     else:
         text = c.output % (m.active, m.total, percent)
-    by_percent = settings.units == "%"
-    state = _check(settings, c.label, percent if by_percent else m.active, ("critical", "warning"))
+    by_percent = options.units == "%"
+    state = _check(options, c.label, percent if by_percent else m.active, ("critical", "warning"))
     epoch = perfdate(m.report_date) if c.dated else None
     if epoch is not None:
         out.perfdata.append(Perfdata("perfdate", epoch))
-    warning, critical = _thresholds(settings, c.label, m.total if by_percent else None, by_percent)
-    label = perf_label(settings, c.perf_label, c.nlabel, None)
+    warning, critical = _thresholds(options, c.label, m.total if by_percent else None, by_percent)
+    label = perf_label(options, c.perf_label, c.nlabel, None)
     out.perfdata.append(Perfdata(label, m.active, c.unit, warning, critical, "0", perl_number(m.total)))
     out.add(state, text)
 
 
-def run_totals(block: GlobalBlock, settings: Settings, m: Metrics, out: Output) -> None:
-    if _block_skipped(settings, "global"):
+def run_totals(block: GlobalBlock, options: CheckOptions, m: Metrics, out: Output) -> None:
+    if _block_skipped(options, "global"):
         return
     states, short, long = [], [], []
     for c in block.counters:
-        if not settings.counter_shown(c.label):
+        if not options.counter_shown(c.label):
             continue
         value = m.sums[c.value]
-        state = _check(settings, c.label, value, ("critical", "warning", "unknown"))
+        state = _check(options, c.label, value, ("critical", "warning", "unknown"))
         states.append(state)
         text = _counter_output(c, m.sums)
         long.append(text)
         if state != "OK":
             short.append(text)
-        out.perfdata.append(_counter_perf(settings, c, m.sums, None))
-    state = most_critical(states)
+        out.perfdata.append(_counter_perf(options, c, m.sums, None))
+    state = State.worst(states)
     if state != "OK":
         out.add(state, block.prefix + ", ".join(short))
     elif long:
@@ -168,34 +182,36 @@ def run_totals(block: GlobalBlock, settings: Settings, m: Metrics, out: Output) 
 
 
 def _run_counter(
-    settings: Settings, c: InstanceCounter, values: Mapping[str, object], instance: str | None, out: Output
-) -> tuple[str, str, bool] | None:
-    """(state, text, shown in the long output) for one counter of one instance; None when it has no value."""
+    options: CheckOptions, c: InstanceCounter, values: Mapping[str, object], instance: str | None, out: Output
+) -> CounterResult | None:
+    """One counter of one instance; None when it has no value."""
     if isinstance(c, StatusCounter):
         variables = {var: values.get(key) for var, key in c.variables.items()}
-        exprs = settings.statuses[c.label]
+        exprs = options.statuses[c.label]
         state = next((lv.upper() for lv in ("critical", "warning", "unknown") if exprs[lv].matches(variables)), "OK")
         text = render_template(c.output, values)
         if state != "OK" and c.problem_suffix:
             text += render_template(c.problem_suffix, values)
         if c.perf is not None:
             p = c.perf
-            label = perf_label(settings, p.label, c.perf_nlabel, instance)
-            out.perfdata.append(Perfdata(label, values[c.perf_value], p.unit, "", "", p.min, ""))  # type: ignore[arg-type]
-        return state, text, True
+            label = perf_label(options, p.label, c.perf_nlabel, instance)
+            value = values[c.perf_value]  # a number: the mode builds it
+            out.perfdata.append(Perfdata(label, value, p.unit, "", "", p.min, ""))  # type: ignore[arg-type]
+        return CounterResult(state, text, True)
     if isinstance(c, UsageCounter):
-        return _run_usage(settings, c, values, instance, out)
+        return _run_usage(options, c, values, instance, out)
     if values.get(c.value) is None:
         return None  # Centreon skips a counter whose value is undefined (e.g. a SKU without prepaid units)
-    state = _check(settings, c.label, values[c.value], ("critical", "warning", "unknown"))  # type: ignore[arg-type]
+    value = values[c.value]  # a number: None was skipped above, folds and builds give numbers
+    state = _check(options, c.label, value, ("critical", "warning", "unknown"))  # type: ignore[arg-type]
     if c.perf is not None:
-        out.perfdata.append(_counter_perf(settings, c, values, instance))
-    return state, _counter_output(c, values), c.display_ok
+        out.perfdata.append(_counter_perf(options, c, values, instance))
+    return CounterResult(state, _counter_output(c, values), c.display_ok)
 
 
 def _run_usage(
-    settings: Settings, c: UsageCounter, values: Mapping[str, object], instance: str | None, out: Output
-) -> tuple[str, str, bool]:
+    options: CheckOptions, c: UsageCounter, values: Mapping[str, object], instance: str | None, out: Output
+) -> CounterResult:
     from .expressions import to_number
 
     used, total = to_number(values.get(c.used)), to_number(values.get(c.total))
@@ -204,19 +220,19 @@ def _run_usage(
         prct_free = 100 - prct_used
     else:
         free, prct_used, prct_free = 0, 0, 0
-    free_flag = settings.flag("free")
-    if settings.units == "%":
+    free_flag = options.flag("free")
+    if options.units == "%":
         value = prct_free if free_flag else prct_used
     else:
         value = free if free_flag else used
-    state = _check(settings, c.label, value, ("critical", "warning"))
+    state = _check(options, c.label, value, ("critical", "warning"))
     text = "Total: {} Used: {} ({:.2f}%) Free: {} ({:.2f}%)".format(
         " ".join(human_bytes(total)), " ".join(human_bytes(used)), prct_used, " ".join(human_bytes(free)), prct_free
     )
-    warning, critical = _thresholds(settings, c.label, total, True)  # always % of the allocation (as Centreon)
-    label = perf_label(settings, c.perf_label, c.nlabel, instance)
+    warning, critical = _thresholds(options, c.label, total, True)  # always % of the allocation (as Centreon)
+    label = perf_label(options, c.perf_label, c.nlabel, instance)
     out.perfdata.append(Perfdata(label, used, "B", warning, critical, "0", perl_number(total)))
-    return state, text, True
+    return CounterResult(state, text, True)
 
 
 class _Emitter:
@@ -224,7 +240,8 @@ class _Emitter:
     parent's prefix, added once per severity (Centreon's run_multiple_prefix_output)."""
 
     def __init__(self, out: Output, parent_prefix: str | None = None):
-        self.out, self.parent_prefix, self.done = out, parent_prefix, set()
+        self.out, self.parent_prefix = out, parent_prefix
+        self.done: set[str] = set()
 
     def __call__(self, severity: str, message: str) -> None:
         if self.parent_prefix is None:
@@ -239,14 +256,14 @@ class _Emitter:
 
 def run_instances(
     block: InstanceBlock,
-    settings: Settings,
+    options: CheckOptions,
     instances: Mapping[str, Mapping[str, object]],
     out: Output,
     emit: _Emitter | None = None,
     multiple_parent: bool = False,
     indent: str = "",
 ) -> None:
-    if _block_skipped(settings, block.name):
+    if _block_skipped(options, block.name):
         return
     emit = emit or _Emitter(out)
     multiple = len(instances) > 1
@@ -254,26 +271,25 @@ def run_instances(
     for key in every(iter(sorted(instances))):
         values = instances[key]
         instance = None
-        if multiple or multiple_parent or settings.new_perfdata:
+        if multiple or multiple_parent or options.new_perfdata:
             instance = "~".join(str(values.get(k, "")) for k in block.perf_instance)
         states, short, long = [], [], []
         for c in block.counters:
-            if not settings.counter_shown(c.label):
+            if not options.counter_shown(c.label):
                 continue
             any_counter = True
-            done = _run_counter(settings, c, values, instance, out)
-            if done is None:
+            judged = _run_counter(options, c, values, instance, out)
+            if judged is None:
                 continue
-            state, text, shown = done
-            states.append(state)
-            if shown:
-                long.append(text)
-            if state != "OK":
-                short.append(text)
+            states.append(judged.state)
+            if judged.shown:
+                long.append(judged.text)
+            if judged.state != "OK":
+                short.append(judged.text)
         prefix = render_template(block.prefix, values)
         if long:
             out.long.append(indent + prefix + ", ".join(long))
-        state = most_critical(states)
+        state = State.worst(states)
         if state != "OK":
             emit(state, prefix + ", ".join(short))
         # Centreon adds the prefix alone when the single instance shows no counter (bug fixed: nothing).
@@ -283,10 +299,10 @@ def run_instances(
         emit("OK", block.message_multiple)
 
 
-def run_multiple(block: MultiBlock, settings: Settings, parents: Mapping[str, Mapping], out: Output) -> None:
+def run_multiple(block: MultiBlock, options: CheckOptions, parents: Mapping[str, Mapping], out: Output) -> None:
     """Centreon's type-3 block: 'All ... are ok' first when several parents; per parent a long header line,
     then each group of children (indented long lines, short messages after the parent's prefix)."""
-    if _block_skipped(settings, block.name):
+    if _block_skipped(options, block.name):
         return
     multiple = len(parents) > 1
     if multiple:
@@ -298,30 +314,29 @@ def run_multiple(block: MultiBlock, settings: Settings, parents: Mapping[str, Ma
         for group in block.groups:
             children = parent["groups"].get(group.name)
             if children is not None:
-                run_instances(group, settings, children, out, emit, multiple, block.indent)
+                run_instances(group, options, children, out, emit, multiple, block.indent)
 
 
-def evaluate(mode: AnyMode, settings: Settings, metrics: Metrics) -> Output:
+def evaluate(mode: ReportMode | CollectionMode, options: CheckOptions, metrics: Metrics) -> Output:
     out = Output()
-    if getattr(mode, "active", None) is not None:
-        run_active(mode.active, settings, metrics, out)  # type: ignore[union-attr,arg-type]
-    if getattr(mode, "totals", None) is not None:
-        run_totals(mode.totals, settings, metrics, out)  # type: ignore[union-attr,arg-type]
-    block = getattr(mode, "instances", None)
+    if mode.active is not None:
+        run_active(mode.active, options, metrics, out)
+    if mode.totals is not None:
+        run_totals(mode.totals, options, metrics, out)
+    block = mode.instances
     if isinstance(block, MultiBlock):
-        run_multiple(block, settings, metrics.instances, out)
+        run_multiple(block, options, metrics.instances, out)
     elif block is not None:
-        run_instances(block, settings, metrics.instances, out)
+        run_instances(block, options, metrics.instances, out)
     return out
 
 
-def instance_counters_shown(mode: AnyMode, settings: Settings) -> bool:
+def instance_counters_shown(mode: AnyMode, options: CheckOptions) -> bool:
     """Whether any per-instance counter survives --filter-counters (else instances change nothing)."""
     block = getattr(mode, "instances", None)
     if block is None:
         return False
     blocks = block.groups if isinstance(block, MultiBlock) else (block,)
     return any(
-        not _block_skipped(settings, b.name) and any(settings.counter_shown(c.label) for c in b.counters)
-        for b in blocks
+        not _block_skipped(options, b.name) and any(options.counter_shown(c.label) for c in b.counters) for b in blocks
     )

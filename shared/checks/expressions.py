@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from .echo import echo
-from .perlre import compile_perl
+from .perlre import BoundedPattern, compile_perl
 from .result import CheckError, perl_number
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _LEADING_NUMBER = re.compile(r"\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
 _VAR = re.compile(r"%\{(.*?)\}")
@@ -162,7 +164,8 @@ def _tokenize(text: str) -> list[Token]:
             i = m.end()
             continue
         if c.isalpha() or c == "_":
-            m = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").match(text, i)
+            m = _WORD.match(text, i)
+            assert m is not None  # text[i] is a letter or '_'
             word = m.group(0)
             if word not in _WORD_OPS:
                 raise CheckError(
@@ -201,7 +204,7 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "op" and tok.value in ops:
             self.i += 1
-            return tok.value  # type: ignore[return-value]
+            return str(tok.value)
         return None
 
     def fail(self, what: str) -> CheckError:
@@ -301,12 +304,12 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "regex":
             self.i += 1
-            body, flags = tok.value  # type: ignore[misc]
+            body, flags = cast("tuple[str, str]", tok.value)
             source = _Interpolated(body)
             self.variables.extend(source.names())
             if not source.names():
                 compiled = compile_perl(body, flags, what=f"expression '{echo(self.text)}'", option=self.option)
-                pattern: Node = lambda v: compiled  # noqa: E731
+                pattern: Callable[[Mapping[str, object]], BoundedPattern] = lambda v: compiled  # noqa: E731
             else:
                 pattern = lambda v: compile_perl(  # noqa: E731
                     source.render(v), flags, what=f"expression '{echo(self.text)}'", option=self.option
@@ -339,14 +342,14 @@ class _Parser:
             return lambda v: tok.value
         if tok.kind == "str":
             self.i += 1
-            source = _Interpolated(tok.value)  # type: ignore[arg-type]
+            source = _Interpolated(str(tok.value))
             self.variables.extend(source.names())
             return source.render
         if tok.kind == "var":
             self.i += 1
-            name = tok.value
-            self.variables.append(name)  # type: ignore[arg-type]
-            return lambda v: v.get(name)  # type: ignore[arg-type]
+            name = str(tok.value)
+            self.variables.append(name)
+            return lambda v: v.get(name)
         if self.accept("("):
             self.nest()
             node = self.low_or()

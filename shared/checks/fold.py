@@ -15,7 +15,7 @@ from .expressions import to_number
 from .limits import every
 from .perlre import BoundedPattern
 from .result import ModeExit
-from .spec import ReportMode
+from .spec import Getter, ReportMode
 
 PSEUDONYMIZED = "reports pseudonymize user-level information is enabled. use option --use-pseudonymize or disable it"
 _URL = re.compile(r"^(https|http):")
@@ -36,7 +36,10 @@ class Metrics:
         return {"version": SUMMARY_VERSION, "total": self.total, "active": self.active, "sums": dict(self.sums)}
 
     @classmethod
-    def from_summary(cls, summary: dict, report_date: str) -> Metrics:
+    def from_summary(cls, summary: dict, report_date: str) -> Metrics | None:
+        """None for a summary of another version: the check then folds the stored rows."""
+        if summary.get("version") != SUMMARY_VERSION:
+            return None
         return cls(report_date, summary["total"], summary["active"], dict(summary["sums"]), {})
 
 
@@ -53,7 +56,7 @@ class Fold:
         use_pseudonymize: bool = False,
     ):
         self.mode = mode
-        self.check_urls = mode.pseudonymize_column is not None and not use_pseudonymize
+        self.url_column = None if use_pseudonymize else mode.pseudonymize_column
         self.key_column = (use_pseudonymize and mode.key_pseudonymized) or mode.instances.key
         self.index = {name: i for i, name in enumerate(columns)}
         self.refresh_date = refresh_date or ""
@@ -68,7 +71,7 @@ class Fold:
             i = index.get(column)
             return row[i] if i is not None and i < len(row) else None
 
-        if self.check_urls and not _URL.match(str(cell(self.mode.pseudonymize_column) or "")):
+        if self.url_column is not None and not _URL.match(str(cell(self.url_column) or "")):
             raise ModeExit(PSEUDONYMIZED)  # SharePoint's own check, before the filters (as Centreon)
         for column, rx in self.filters:
             value = cell(column)
@@ -87,7 +90,7 @@ class Fold:
         elif not on_refresh_date:
             self._sums(cell, "inactive")
 
-    def _active(self, cell, weight: int | float) -> None:  # noqa: ANN001
+    def _active(self, cell: Getter, weight: int | float) -> None:
         self.metrics.active += weight
         self._sums(cell, "active")
         if self.keep_instances:
@@ -98,7 +101,7 @@ class Fold:
             values["name"] = name
             self.metrics.instances[name] = values
 
-    def _sums(self, cell, scope: str) -> None:  # noqa: ANN001
+    def _sums(self, cell: Getter, scope: str) -> None:
         sums = self.metrics.sums
         for key, s in self.mode.totals.sums.items():
             if s.scope == scope:
@@ -116,7 +119,7 @@ class Fold:
 
 def _is_one(value: object) -> bool:
     try:
-        return float(value) == 1  # type: ignore[arg-type]
+        return float(value) == 1  # type: ignore[arg-type]  # any cell: float() refusing it is the answer
     except (TypeError, ValueError):
         return False
 
@@ -125,7 +128,7 @@ class SummaryAccumulator:
     """Streams rows at collection time into the summary of one mode (sums and counts only)."""
 
     def __init__(self, mode: ReportMode, columns: Sequence[str], refresh_date: str):
-        self.mode_key = mode.key
+        self.mode_key = mode.summary_key
         # no pseudonymization check here: the check answers it (from the rows or ReportData.concealed)
         self._fold = Fold(mode, columns, refresh_date, filters=None, keep_instances=False, use_pseudonymize=True)
 

@@ -16,12 +16,14 @@ from .echo import echo
 from .expressions import Expression, parse_expression
 from .perlre import BoundedPattern, compile_perl
 from .ranges import Range, parse_range
-from .result import EXIT_CODES, CheckError
-from .spec import AnyMode, Counter, InstanceBlock, MultiBlock, StatusCounter
+from .result import CheckError, State
+from .spec import ActiveCounter, AnyMode, Counter, InstanceCounter, ListMode, MultiBlock, StatusCounter
 
 FLAGS = frozenset(
     {"verbose", "use-new-perfdata", "output-ignore-perfdata", "output-ignore-label", "output-json", "debug"}
 )
+# Mode options that are Getopt::Long booleans in Centreon too (sharepoint --use-pseudonymize, site-usage --free).
+MODE_FLAGS = frozenset({"use-pseudonymize", "free"})
 OUTPUT_OPTIONS = frozenset(
     {
         "filter-counters",
@@ -73,13 +75,15 @@ MAX_FLOAT_PRECISION = 20
 
 
 @dataclass
-class Settings:
+class CheckOptions:
+    """One check's options, parsed and validated against its mode (not the app settings: shared/settings.py)."""
+
     verbose: bool = False
     new_perfdata: bool = False
     units: str = "%"
     filters: dict[str, BoundedPattern] = field(default_factory=dict)  # filter option -> regex
     excludes: dict[str, BoundedPattern] = field(default_factory=dict)  # exclude option -> regex
-    options: dict[str, str] = field(default_factory=dict)  # every option as given (mode options read here)
+    raw: dict[str, str] = field(default_factory=dict)  # every option as given (mode options read here)
     output_json: bool = False
     change_short_output: list[tuple[BoundedPattern, str, int]] = field(default_factory=list)
     filter_counters: BoundedPattern | None = None  # None: all counters
@@ -102,10 +106,10 @@ class Settings:
         return self.thresholds.get(f"{level}-{self.thlabels[label]}")
 
     def flag(self, name: str) -> bool:
-        return _flag(self.options, name)
+        return _flag(self.raw, name)
 
     def option(self, name: str, default: str = "") -> str:
-        value = self.options.get(name)
+        value = self.raw.get(name)
         return default if value is None or value == "" else value
 
 
@@ -134,17 +138,18 @@ def _regex(options: dict[str, str], name: str) -> BoundedPattern | None:
     return compile_perl(value, what=f"--{name}")
 
 
-def mode_counters(mode: AnyMode) -> list[tuple[object, str]]:
+def mode_counters(mode: AnyMode) -> list[tuple[ActiveCounter | InstanceCounter, str]]:
     """Every counter of a mode with its nlabel option prefix ('instance-' for per-instance counters)."""
-    counters: list[tuple[object, str]] = []
-    if getattr(mode, "active", None) is not None:
-        counters.append((mode.active, ""))  # type: ignore[union-attr]
-    if getattr(mode, "totals", None) is not None:
-        counters += [(c, "") for c in mode.totals.counters]  # type: ignore[union-attr]
-    block = getattr(mode, "instances", None)
+    if isinstance(mode, ListMode):
+        return []
+    counters: list[tuple[ActiveCounter | InstanceCounter, str]] = []
+    if mode.active is not None:
+        counters.append((mode.active, ""))
+    if mode.totals is not None:
+        counters += [(c, "") for c in mode.totals.counters]
+    block = mode.instances
     blocks = list(block.groups) if isinstance(block, MultiBlock) else [block] if block is not None else []
     for b in blocks:
-        assert isinstance(b, InstanceBlock)
         counters += [(c, "instance-") for c in b.counters]
     return counters
 
@@ -163,17 +168,17 @@ def _change_short_output(value: str) -> tuple[BoundedPattern, str, int]:
     return rx, replacement, 0 if "g" in flags else 1
 
 
-def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
+def parse_options(mode: AnyMode, options: dict[str, str]) -> CheckOptions:
     options = {str(k).lstrip("-"): ("" if v is None else str(v)) for k, v in options.items()}
     forced = getattr(mode, "force_new_perfdata", False)
-    s = Settings(new_perfdata=forced or _flag(options, "use-new-perfdata"), options=options)
+    s = CheckOptions(new_perfdata=forced or _flag(options, "use-new-perfdata"), raw=options)
 
     # Names each counter accepts: '<level>-<label>' always, and with --use-new-perfdata the nlabel form
     # (dots -> dashes, 'instance-' prefix for per-instance counters), which is then the canonical one.
     names: dict[str, tuple[str, str]] = {}  # accepted option name -> (level, canonical threshold label)
     counters = mode_counters(mode)
     for counter, prefix in counters:
-        label = counter.label  # type: ignore[attr-defined]
+        label = counter.label
         thlabel = label
         if s.new_perfdata and isinstance(counter, Counter):
             thlabel = (prefix + counter.nlabel).replace(".", "-")
@@ -229,7 +234,7 @@ def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
         s.range_perfdata = int(rp)
     for item in filter(None, re.split(r"[,\s]+", options.get("change-exit", ""))):
         src, _, dst = item.partition("=")
-        if src.upper() in EXIT_CODES and dst.upper() in EXIT_CODES:
+        if src.upper() in State.__members__ and dst.upper() in State.__members__:
             s.change_exit[src.upper()] = dst.upper()
 
     # Threshold values: the later of two aliases wins (like repeated options on a command line).
@@ -257,6 +262,6 @@ def parse_options(mode: AnyMode, options: dict[str, str]) -> Settings:
             "critical": getattr(counter, "critical_default", ""),
         }
         for level in LEVELS:
-            key = f"{level}-{s.thlabels[counter.label]}"  # type: ignore[attr-defined]
+            key = f"{level}-{s.thlabels[counter.label]}"
             s.thresholds[key] = parse_range(given.get(key, defaults.get(level, "")), key, s.float_precision)
     return s

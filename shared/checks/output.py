@@ -4,17 +4,11 @@ output options (--change-short-output, --change-exit, --output-json, --output-ig
 from __future__ import annotations
 
 from .echo import safe_line
-from .options import Settings
+from .options import CheckOptions
 from .perfdata import displayed
-from .result import EXIT_CODES, CheckResult, Perfdata
+from .result import CheckResult, Perfdata, State
 
-MASK = {"OK": 0, "WARNING": 1, "UNKNOWN": 3, "CRITICAL": 7}
-STATUS_OF_MASK = {0: "OK", 1: "WARNING", 3: "UNKNOWN", 7: "CRITICAL"}
-SEVERITIES = ("CRITICAL", "WARNING", "UNKNOWN", "OK")
-
-
-def most_critical(states: list[str]) -> str:
-    return STATUS_OF_MASK[max((MASK[s] for s in states), default=0)]
+SEVERITIES = tuple(state.name for state in State)  # the first line's order
 
 
 class Output:
@@ -34,26 +28,26 @@ class Output:
             bucket[-1] += message
         else:
             bucket.append(message)
-        self.mask |= MASK[severity]
+        self.mask |= State[severity].mask
 
-    def result(self, settings: Settings, plugin: str = "", mode: str = "") -> CheckResult:
-        status = STATUS_OF_MASK[self.mask]
-        label = not (settings.ignore_label or self.no_label)
+    def result(self, options: CheckOptions, plugin: str = "", mode: str = "") -> CheckResult:
+        status = State.of_mask(self.mask).name
+        label = not (options.ignore_label or self.no_label)
         line = ""
-        for severity in ("CRITICAL", "WARNING", "UNKNOWN"):
+        for severity in SEVERITIES[:-1]:
             if self.buckets[severity]:
                 line += (f"{severity}: " if label else "") + " - ".join(self.buckets[severity]) + " "
         if status == "OK":
             line += ("OK: " if label else "") + " - ".join(self.buckets["OK"]) + " "
-        for rx, replacement, count in settings.change_short_output:
+        for rx, replacement, count in options.change_short_output:
             line = safe_line(rx.sub(replacement, line, count=count))  # its replacement comes from the request
-        exit_status = settings.change_exit.get(status, status)
-        long_lines = list(self.long) if (settings.verbose or self.force_long) else []
-        perfdata = displayed(settings, self.perfdata)
+        exit_status = options.change_exit.get(status, status)
+        long_lines = list(self.long) if (options.verbose or self.force_long) else []
+        perfdata = displayed(options, self.perfdata)
         result = CheckResult(
-            status=status, exit_code=EXIT_CODES[exit_status], short=line, long_lines=long_lines, perfdata=perfdata
+            status=status, exit_code=State[exit_status].code, short=line, long_lines=long_lines, perfdata=perfdata
         )
-        if settings.output_json:
+        if options.output_json:
             result.json_document = self.json_document(exit_status, long_lines, perfdata, plugin, mode)
         return result
 

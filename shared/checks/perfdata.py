@@ -4,31 +4,31 @@ from __future__ import annotations
 
 import re
 
-from .options import Settings
+from .options import CheckOptions
 from .result import Perfdata
 
 
-def label(settings: Settings, old: str, nlabel: str, instance: str | None) -> str:
+def label(options: CheckOptions, old: str, nlabel: str, instance: str | None) -> str:
     """Centreon's perfdata_add: nlabel with --use-new-perfdata; the instance as '_<i>' or '<i>#' prefix."""
-    if settings.new_perfdata:
+    if options.new_perfdata:
         return nlabel if instance is None else f"{instance}#{nlabel}"
     return old if instance is None else f"{old}_{instance}"
 
 
-def displayed(settings: Settings, perfdata: list[Perfdata]) -> list[Perfdata]:
+def displayed(options: CheckOptions, perfdata: list[Perfdata]) -> list[Perfdata]:
     """Apply --output-ignore-perfdata, --filter-perfdata, --filter-uom and --range-perfdata."""
-    if settings.ignore_perfdata:
+    if options.ignore_perfdata:
         return []
     out = []
     for p in perfdata:
-        if settings.filter_perfdata is not None and not settings.filter_perfdata.search(p.label):
+        if options.filter_perfdata is not None and not options.filter_perfdata.search(p.label):
             continue
-        if settings.filter_uom is not None and not settings.filter_uom.search(p.unit):
+        if options.filter_uom is not None and not options.filter_uom.search(p.unit):
             p.unit = ""
-        if settings.range_perfdata == 1:
+        if options.range_perfdata == 1:
             p.warning = re.sub(r"^(@?)-?[0.]+:", r"\1", p.warning)
             p.critical = re.sub(r"^(@?)-?[0.]+:", r"\1", p.critical)
-        elif settings.range_perfdata == 2:
+        elif options.range_perfdata == 2:
             p.warning = p.critical = ""
         out.append(p)
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 import regex
 
@@ -75,6 +76,8 @@ class BoundedPattern:
     """A compiled user pattern whose matches are paid from the check's regex budget (shared/checks/limits.py)."""
 
     __slots__ = ("_rx", "option", "pattern", "search", "sub")
+    search: Callable[[str], regex.Match | None]
+    sub: Callable[..., str]  # (replacement, text, count=0)
 
     def __init__(self, rx: regex.Pattern, option: str, linear: bool = False):
         self._rx, self.option, self.pattern = rx, option, rx.pattern
@@ -83,7 +86,7 @@ class BoundedPattern:
         else:
             self.search, self.sub = self._bounded_search, self._bounded_sub
 
-    def _run(self, method, *args, **kwargs):  # noqa: ANN001, ANN202
+    def _run(self, method, *args, **kwargs):  # noqa: ANN001
         # Nearly every match takes microseconds: it runs holding the GIL (releasing and re-taking it per row
         # would queue each of 100,000 matches behind the other threads) and is not charged. A match still
         # running after FAST_S is a slow one: it starts again with the GIL released, and from then on its

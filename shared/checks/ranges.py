@@ -64,9 +64,9 @@ class Range:
                     end = f"{end:.2f}"
         if cast_int:
             if not self.neg_inf:
-                start = int(float(start))  # type: ignore[arg-type]
+                start = int(float(start))  # type: ignore[arg-type]  # a bound or its '%.2f' text
             if not self.pos_inf:
-                end = int(float(end))  # type: ignore[arg-type]
+                end = int(float(end))  # type: ignore[arg-type]  # a bound or its '%.2f' text
         return (
             ("@" if self.inside else "")
             + ("~" if self.neg_inf else perl_number(start))

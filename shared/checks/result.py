@@ -3,9 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 
-EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
+
+class State(Enum):
+    """A check state: its name (the output's label), its plugin exit code and Centreon's severity mask
+    (output.pm: the mask of a mix is the OR of its states', so CRITICAL 7 > UNKNOWN 3 > WARNING 1 > OK 0).
+    Declared in the order the first line lists the states."""
+
+    CRITICAL = (2, 7)
+    WARNING = (1, 1)
+    UNKNOWN = (3, 3)
+    OK = (0, 0)
+
+    def __init__(self, code: int, mask: int) -> None:
+        self.code = code
+        self.mask = mask
+
+    @classmethod
+    def of_mask(cls, mask: int) -> State:
+        return next(state for state in cls if state.mask == mask)
+
+    @classmethod
+    def worst(cls, names: Iterable[str]) -> str:
+        """The most severe of state names ('OK' for none)."""
+        return cls.of_mask(max((cls[name].mask for name in names), default=0)).name
 
 
 def perl_number(value: object) -> str:
@@ -91,4 +115,4 @@ class ModeExit(Exception):
 def unknown(message: str) -> CheckResult:
     from .echo import safe_line
 
-    return CheckResult(status="UNKNOWN", exit_code=3, short=f"UNKNOWN: {safe_line(message)} ")
+    return CheckResult(status="UNKNOWN", exit_code=State.UNKNOWN.code, short=f"UNKNOWN: {safe_line(message)} ")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .options import CheckOptions
+
 
 def as_bool(value: object) -> bool:
     """A stored JSON boolean: True/False, or 'true'/'false'/'1'/'0' text."""
@@ -10,14 +15,14 @@ def as_bool(value: object) -> bool:
     return str(value or "").strip().lower() in ("true", "1", "yes")
 
 
-def keep(mode: object, settings, row: dict, column: str | None = None) -> bool:  # noqa: ANN001
+def keep(mode: object, options: CheckOptions, row: dict, column: str | None = None) -> bool:
     """The mode's include filters (regex must match its column) and exclude filters (must not match); with
     `column`, only the filters on that column."""
     filters, excludes = getattr(mode, "filters", {}), getattr(mode, "excludes", {})
-    for option, rx in settings.filters.items():
+    for option, rx in options.filters.items():
         if (column is None or filters[option] == column) and rx.search(_text(row.get(filters[option]))) is None:
             return False
-    for option, rx in settings.excludes.items():
+    for option, rx in options.excludes.items():
         if (column is None or excludes[option] == column) and rx.search(_text(row.get(excludes[option]))):
             return False
     return True

@@ -11,6 +11,7 @@ import time
 
 from shared.checks import engine, limits, tenant_summary
 from shared.checks.data import ReportData
+from shared.checks.options import CONNECTION_OPTIONS
 from shared.checks.result import CheckError, CheckResult, unknown
 from shared.store import collection_status, runs, snapshots, storage, tenants
 
@@ -68,14 +69,7 @@ def _answer(plugin: str, mode: str, options: dict[str, str]) -> tuple[CheckResul
     options = dict(options)
     tenant_name = options.pop("tenant", "")
     # Accepted so Centreon command lines work unchanged; the stored collection uses the app's credentials.
-    for ignored in (
-        "client-id",
-        "client-secret",
-        "login-endpoint",
-        "graph-endpoint",
-        "custommode",
-        "timeout",
-    ):
+    for ignored in CONNECTION_OPTIONS:
         options.pop(ignored, None)
     if tenant_name == "*":
         return _answer_all(plugin, mode, options)

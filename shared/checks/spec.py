@@ -10,6 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .fold import Metrics
+    from .options import CheckOptions
 
 Getter = Callable[[str], object]  # column name -> stored value (None when blank or absent)
 
@@ -29,9 +34,9 @@ class Col:
 
 @dataclass(frozen=True)
 class Const:
-    value: object = 1
+    value: int = 1
 
-    def get(self, cell: Getter) -> object:
+    def get(self, cell: Getter) -> int:
         return self.value
 
 
@@ -42,7 +47,7 @@ class CountMatching:
     columns: tuple[str, ...]
     regex: str
 
-    def get(self, cell: Getter) -> object:
+    def get(self, cell: Getter) -> int:
         rx = re.compile(self.regex)
         return sum(1 for c in self.columns if rx.search(str(cell(c) or "")))
 
@@ -174,7 +179,7 @@ class ReportMode:
     # 'daily': rows with Report Period = 1 are the active ones; 'last_activity': D7 rows whose Last Activity
     # Date equals the refresh date (mailbox-usage).
     active_from: str = "daily"
-    weight: Source = ONE  # what a row adds to total/active (1, or e.g. a count of 'Yes' cells)
+    weight: Const | CountMatching = ONE  # what a row adds to total/active (1, or e.g. a count of 'Yes' cells)
     filter_counters_default: str = "active|total"
     period_column: str = "Report Period"
     last_activity_column: str = "Last Activity Date"
@@ -184,12 +189,12 @@ class ReportMode:
     key_pseudonymized: str | None = None  # identity column used instead with --use-pseudonymize
 
     @property
-    def key(self) -> str:
-        """Key of this mode's summary in ReportData.summaries."""
+    def summary_key(self) -> str:
+        """Key of this mode's collection-time summary in ReportData.summaries."""
         return f"{self.plugin}:{self.name}"
 
 
-Builder = Callable[[list[dict], "object"], "object"]  # (rows as dicts, Settings) -> fold.Metrics
+Builder = Callable[[list[dict], "CheckOptions"], "Metrics"]  # a CollectionMode's rows (as dicts) -> metrics
 
 
 @dataclass(frozen=True)
@@ -212,10 +217,6 @@ class CollectionMode:
     needs_names: bool = False  # per-instance names from a usage report (concealed check)
     totals: GlobalBlock | None = None
 
-    @property
-    def key(self) -> str:
-        return f"{self.plugin}:{self.name}"
-
 
 @dataclass(frozen=True)
 class ListMode:
@@ -234,10 +235,6 @@ class ListMode:
     needs_names: bool = True  # lists of users/sites need real names (concealed check)
     period_column: str | None = None  # when set, only D7 rows (Report Period != 1) are listed
     lower: tuple[str, ...] = ()  # columns shown lower-cased
-
-    @property
-    def key_name(self) -> str:
-        return f"{self.plugin}:{self.name}"
 
 
 AnyMode = ReportMode | CollectionMode | ListMode

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.checks.output import MASK
-from shared.checks.result import EXIT_CODES, CheckResult, Perfdata
+from shared.checks.output import SEVERITIES
+from shared.checks.result import CheckResult, Perfdata, State
 from shared.store.tenants import Tenant
 
-# Centreon's severity order (its internal bitmask): CRITICAL 7 > UNKNOWN 3 > WARNING 1 > OK 0.
-SEVERITY = MASK
-ORDER = ("CRITICAL", "WARNING", "UNKNOWN")
+PROBLEMS = SEVERITIES[:-1]  # CRITICAL, WARNING, UNKNOWN: the first line's order
+# perfdata order: OK, WARNING, UNKNOWN, CRITICAL
+BY_MASK = tuple(state.name for state in sorted(State, key=lambda state: state.mask))
 
 
 def _name(tenant: Tenant) -> str:
@@ -31,17 +31,17 @@ def _body(result: CheckResult) -> str:
 def summarize(tenants: list[Tenant], check_one: Callable[[Tenant], CheckResult]) -> CheckResult:
     results = [(t, check_one(t)) for t in tenants]
     if not results:
-        return CheckResult(status="UNKNOWN", exit_code=3, short="UNKNOWN: No tenants found. ")
-    worst = max((r.status for _, r in results), key=SEVERITY.__getitem__)
-    buckets = {s: [f"Tenant '{_name(t)}' {_body(r)}" for t, r in results if r.status == s] for s in ORDER}
+        return CheckResult(status="UNKNOWN", exit_code=State.UNKNOWN.code, short="UNKNOWN: No tenants found. ")
+    worst = State.worst(r.status for _, r in results)
+    buckets = {s: [f"Tenant '{_name(t)}' {_body(r)}" for t, r in results if r.status == s] for s in PROBLEMS}
     if worst == "OK":
         short = f"OK: All {len(results)} tenants are ok "
     else:
         short = "".join(f"{status}: {' - '.join(msgs)} " for status, msgs in buckets.items() if msgs)
     long_lines = [f"Tenant '{_name(t)}' [{r.status}] {_body(r)}" for t, r in results if r.status != "OK"]
-    counts = {status: sum(1 for _, r in results if r.status == status) for status in SEVERITY}
+    counts = {status: sum(1 for _, r in results if r.status == status) for status in BY_MASK}
     perfdata = [
         Perfdata(f"tenants.{status.lower()}.count", counts[status], min="0", max=str(len(results)))
-        for status in SEVERITY
+        for status in BY_MASK
     ]
-    return CheckResult(status=worst, exit_code=EXIT_CODES[worst], short=short, long_lines=long_lines, perfdata=perfdata)
+    return CheckResult(status=worst, exit_code=State[worst].code, short=short, long_lines=long_lines, perfdata=perfdata)

@@ -14,13 +14,13 @@ from pathlib import Path
 from shared import settings
 from shared.cli import sync as sync_cli
 
-# Centreon options that take no value (Getopt::Long booleans).
-FLAGS = {"verbose", "use-new-perfdata", "output-ignore-perfdata", "output-json", "debug", "use-pseudonymize"}
-CENTREON_PREFIX = "cloud::microsoft::office365::"
-
 
 def parse_check_args(argv: list[str]) -> tuple[str, str, dict[str, str]]:
-    """Positional `PLUGIN MODE` or Centreon's `--plugin=... --mode=...`; `--opt=value`, `--opt value`, `--flag`."""
+    """Positional `PLUGIN MODE` or Centreon's `--plugin=... --mode=...`; `--opt=value`, `--opt value`, `--flag`
+    (the engine's flags take no value, as Getopt::Long booleans: `--verbose exchange` leaves the plugin)."""
+    from shared.checks.options import FLAGS, MODE_FLAGS
+
+    flags = FLAGS | MODE_FLAGS
     positional: list[str] = []
     options: dict[str, str] = {}
     i = 0
@@ -29,7 +29,7 @@ def parse_check_args(argv: list[str]) -> tuple[str, str, dict[str, str]]:
         if arg.startswith("--"):
             name, eq, value = arg[2:].partition("=")
             if not eq:
-                if name not in FLAGS and i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                if name not in flags and i + 1 < len(argv) and not argv[i + 1].startswith("--"):
                     value = argv[i + 1]
                     i += 1
                 else:

@@ -1,4 +1,9 @@
-"""The registry of modes, keyed by (plugin, mode); plugins answer to their short and Centreon names."""
+"""The registry of modes, keyed by (plugin, mode); plugins answer to their short and Centreon names.
+
+A mode is data (shared/checks/spec.py). To write one, copy this: `EMAIL_ACTIVITY` in exchange.py, a
+report mode stated through a shape builder of common.py (the reported columns, their texts and nlabels).
+Add it to its module's MODES; a new workload module goes into _WORKLOADS.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""cloud::microsoft::office365::azuread::plugin: directory-size-usage (reference §3.10).
+"""cloud::microsoft::office365::azuread::plugin: directory-size-usage (centreon-plugins
+src/cloud/microsoft/office365/azuread/mode/directorysizeusage.pm).
 
 Reads the `organization` row (directory_used / directory_total): `Directory size usage : %d/%d (%.2f%%)`,
 thresholds --warning-usage / --critical-usage in % (default --units) or count; perfdata always new-style
@@ -16,7 +17,7 @@ from ..result import ModeExit
 from ..spec import ActiveCounter, CollectionMode
 
 
-def _directory(rows: list[dict], settings: object) -> Metrics:
+def _directory(rows: list[dict], options: object) -> Metrics:
     if not rows:
         raise ModeExit("No organization found.")
     row = rows[0]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.collect.catalog import UPN
+
 from ..spec import (
     ActiveCounter,
     Col,
@@ -22,12 +24,11 @@ from ..spec import (
     UsageCounter,
 )
 
-UPN = "User Principal Name"
-
 
 @dataclass(frozen=True)
-class Metric:
-    """One reported column: a global total ('total-<label>') and a per-instance counter ('<label>')."""
+class ColumnCounters:
+    """The two counters of one reported column: a global total ('total-<label>') and a per-instance one
+    ('<label>')."""
 
     key: str  # 'team_chat': labels 'total-team-chat' / 'team-chat', perfdata 'total_team_chat' / 'team_chat'
     column: str  # 'Team Chat Message Count'
@@ -52,11 +53,19 @@ class Metric:
         return Counter(self.label, self.nlabel, self.key, self.text, Perf(self.key))
 
 
-def activity_mode(plugin: str, report: str, metrics: tuple[Metric, ...], total_prefix: str = "Total ") -> ReportMode:
-    """users-activity: 'Active users on <date> : a/t (p%)', totals over the active users, per-user counters."""
+def activity_mode(
+    plugin: str,
+    report: str,
+    metrics: tuple[ColumnCounters, ...],
+    total_prefix: str = "Total ",
+    name: str = "users-activity",
+    message_multiple: str = "All users activity are ok",
+) -> ReportMode:
+    """users-activity (and exchange email-activity): 'Active users on <date> : a/t (p%)', totals over the
+    active users, per-user counters."""
     return ReportMode(
         plugin=plugin,
-        name="users-activity",
+        name=name,
         report=report,
         filters={"filter-user": UPN},
         active=ActiveCounter("active-users", "Active users on %s : %d/%d (%.2f%%)", "active_users",
@@ -66,10 +75,20 @@ def activity_mode(plugin: str, report: str, metrics: tuple[Metric, ...], total_p
             name="users",
             key=UPN,
             prefix="User '{name}' ",
-            message_multiple="All users activity are ok",
+            message_multiple=message_multiple,
             values={m.key: Col(m.column) for m in metrics},
             counters=tuple(m.instance() for m in metrics),
         ),
+    )  # fmt: skip
+
+
+def file_activity(plugin: str) -> tuple[ColumnCounters, ...]:
+    """The file counters OneDrive and SharePoint users-activity share."""
+    return (
+        ColumnCounters("viewed_edited_file_count", "Viewed Or Edited File Count", "Viewed or Edited File Count: %d", f"{plugin}.users.files.viewed.count"),
+        ColumnCounters("synced_file_count", "Synced File Count", "Synced File Count: %d", f"{plugin}.users.files.synced.count"),
+        ColumnCounters("shared_int_file_count", "Shared Internally File Count", "Shared Internally File Count: %d", f"{plugin}.users.files.shared.internally.count"),
+        ColumnCounters("shared_ext_file_count", "Shared Externally File Count", "Shared Externally File Count: %d", f"{plugin}.users.files.shared.externally.count"),
     )  # fmt: skip
 
 
@@ -103,22 +122,22 @@ def _nl(label: str) -> str:
 
 
 SITE_METRICS = (
-    Metric("usage_active", "Storage Used (Byte)", "Usage (active sites): %s %s", "", total_nlabel="{p}.sites.active.usage.total.bytes", per_instance=False, bytes=True),
-    Metric("usage_inactive", "Storage Used (Byte)", "Usage (inactive sites): %s %s", "", total_nlabel="{p}.sites.inactive.usage.total.bytes", scope="inactive", per_instance=False, bytes=True),
-    Metric("file_count_active", "File Count", "File Count (active sites): %d", "", total_nlabel="{p}.sites.active.files.total.count", per_instance=False),
-    Metric("file_count_inactive", "File Count", "File Count (inactive sites): %d", "", total_nlabel="{p}.sites.inactive.files.total.count", scope="inactive", per_instance=False),
-    Metric("active_file_count", "Active File Count", "Active File Count: %d", "{p}.sites.files.active.count", total_text="Active File Count (active sites): %d"),
+    ColumnCounters("usage_active", "Storage Used (Byte)", "Usage (active sites): %s %s", "", total_nlabel="{p}.sites.active.usage.total.bytes", per_instance=False, bytes=True),
+    ColumnCounters("usage_inactive", "Storage Used (Byte)", "Usage (inactive sites): %s %s", "", total_nlabel="{p}.sites.inactive.usage.total.bytes", scope="inactive", per_instance=False, bytes=True),
+    ColumnCounters("file_count_active", "File Count", "File Count (active sites): %d", "", total_nlabel="{p}.sites.active.files.total.count", per_instance=False),
+    ColumnCounters("file_count_inactive", "File Count", "File Count (inactive sites): %d", "", total_nlabel="{p}.sites.inactive.files.total.count", scope="inactive", per_instance=False),
+    ColumnCounters("active_file_count", "Active File Count", "Active File Count: %d", "{p}.sites.files.active.count", total_text="Active File Count (active sites): %d"),
 )  # fmt: skip
-SITE_INSTANCE_METRICS = (Metric("file_count", "File Count", "File Count: %d", "{p}.sites.files.count"),)
+SITE_INSTANCE_METRICS = (ColumnCounters("file_count", "File Count", "File Count: %d", "{p}.sites.files.count"),)
 
 
 def site_usage_mode(
-    plugin: str, report: str, filters: dict[str, str], prefix: str, extra: tuple[Metric, ...] = (), **kw: object
+    plugin: str, report: str, filters: dict[str, str], prefix: str, extra: tuple[ColumnCounters, ...] = (), **kw: object
 ) -> ReportMode:
     """site-usage: active sites, usage/file totals (active and inactive sites), per site the usage counter
     (used vs allocated), file counts (+ `extra`). Site perfdata instances are the site URLs."""
 
-    def fmt(m: Metric) -> Metric:
+    def fmt(m: ColumnCounters) -> ColumnCounters:
         from dataclasses import replace
 
         return replace(m, nlabel=m.nlabel.format(p=plugin), total_nlabel=m.total_nlabel.format(p=plugin))
@@ -131,7 +150,7 @@ def site_usage_mode(
         report=report,
         filters=filters,
         filter_counters_default="active-sites|total",
-        extra_options={"free": "", **kw.pop("extra_options", {})},  # type: ignore[dict-item]
+        extra_options={"free": "", **kw.pop("extra_options", {})},  # type: ignore[dict-item]  # kw: ReportMode fields
         active=ActiveCounter("active-sites", "Active sites on %s : %d/%d (%.2f%%)", "active_sites",
                              f"{plugin}.sites.active.count", "sites"),
         totals=GlobalBlock("Total ", {m.key: Sum(Col(m.column), m.scope) for m in totals}, tuple(m.total() for m in totals)),
@@ -148,9 +167,9 @@ def site_usage_mode(
             counters=(UsageCounter("usage", f"{plugin}.sites.usage.bytes"), *(m.instance() for m in per_site)),
             perf_instance=("url",),
         ),
-        **kw,  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]  # the caller's other ReportMode fields
     )  # fmt: skip
 
 
 def list_sites_mode(plugin: str, report: str, **kw: object) -> ListMode:
-    return ListMode(plugin=plugin, name="list-sites", report=report, title="List sites: ", **kw)  # type: ignore[arg-type]
+    return ListMode(plugin=plugin, name="list-sites", report=report, title="List sites: ", **kw)  # type: ignore[arg-type]  # ListMode fields

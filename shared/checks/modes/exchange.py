@@ -1,82 +1,25 @@
-"""cloud::microsoft::office365::exchange::plugin: modes email-activity and mailbox-usage."""
+"""cloud::microsoft::office365::exchange::plugin: modes email-activity and mailbox-usage (centreon-plugins
+src/cloud/microsoft/office365/exchange/mode/emailactivity.pm, mailboxusage.pm)."""
 
 from __future__ import annotations
 
+from shared.collect.catalog import UPN
+
 from ..spec import ActiveCounter, Col, Counter, GlobalBlock, InstanceBlock, Perf, ReportMode, StatusCounter, Sum
+from .common import ColumnCounters, activity_mode
 
-UPN = "User Principal Name"
-
-EMAIL_ACTIVITY = ReportMode(
-    plugin="exchange",
+EMAIL_ACTIVITY = activity_mode(
+    "exchange",
+    "email_activity",
+    (
+        ColumnCounters("send_count", "Send Count", "Send Count: %d", "exchange.users.emails.sent.count"),
+        ColumnCounters("receive_count", "Receive Count", "Receive Count: %d", "exchange.users.emails.received.count"),
+        ColumnCounters("read_count", "Read Count", "Read Count: %d", "exchange.users.emails.read.count"),
+    ),
+    total_prefix="Total (active users) ",
     name="email-activity",
-    report="email_activity",
-    filters={"filter-user": UPN},
-    active_from="daily",  # D7 rows count 'total'; rows of the date=<refresh> report are the active users
-    active=ActiveCounter(
-        label="active-users",
-        output="Active users on %s : %d/%d (%.2f%%)",
-        perf_label="active_users",
-        nlabel="exchange.users.active.count",
-        unit="users",
-    ),
-    totals=GlobalBlock(
-        prefix="Total (active users) ",
-        sums={
-            "send_count": Sum(Col("Send Count")),
-            "receive_count": Sum(Col("Receive Count")),
-            "read_count": Sum(Col("Read Count")),
-        },
-        counters=(
-            Counter(
-                "total-send-count",
-                "exchange.users.emails.sent.total.count",
-                "send_count",
-                "Send Count: %d",
-                Perf("total_send_count"),
-            ),
-            Counter(
-                "total-receive-count",
-                "exchange.users.emails.received.total.count",
-                "receive_count",
-                "Receive Count: %d",
-                Perf("total_receive_count"),
-            ),
-            Counter(
-                "total-read-count",
-                "exchange.users.emails.read.total.count",
-                "read_count",
-                "Read Count: %d",
-                Perf("total_read_count"),
-            ),
-        ),
-    ),
-    instances=InstanceBlock(
-        name="users",
-        key=UPN,
-        prefix="User '{name}' ",
-        message_multiple="All email activity are ok",
-        values={
-            "send_count": Col("Send Count"),
-            "receive_count": Col("Receive Count"),
-            "read_count": Col("Read Count"),
-        },
-        counters=(
-            Counter(
-                "send-count", "exchange.users.emails.sent.count", "send_count", "Send Count: %d", Perf("send_count")
-            ),
-            Counter(
-                "receive-count",
-                "exchange.users.emails.received.count",
-                "receive_count",
-                "Receive Count: %d",
-                Perf("receive_count"),
-            ),
-            Counter(
-                "read-count", "exchange.users.emails.read.count", "read_count", "Read Count: %d", Perf("read_count")
-            ),
-        ),
-    ),
-)
+    message_multiple="All email activity are ok",
+)  # fmt: skip
 
 MAILBOX_USAGE = ReportMode(
     plugin="exchange",

@@ -23,16 +23,14 @@ the last collection (`throttled` responses 429 and `throttle-wait` seconds waite
 
 from __future__ import annotations
 
+from shared.collect.catalog import DATASETS
+
 from .. import clock
 from ..expressions import to_number
 from ..fold import Metrics
+from ..options import CheckOptions
 from ..select import as_bool, keep
 from ..spec import CollectionMode, Counter, InstanceBlock, Perf, StatusCounter
-
-try:
-    from shared.collect.catalog import DATASETS
-except ImportError:  # pragma: no cover
-    DATASETS = {}
 
 
 def _hours_since(text: str) -> float | None:
@@ -40,10 +38,10 @@ def _hours_since(text: str) -> float | None:
     return None if when is None else (clock.now() - when).total_seconds() / 3600
 
 
-def _freshness(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
-    instances = {}
+def _freshness(rows: list[dict], options: CheckOptions) -> Metrics:
+    instances: dict[str, dict[str, object]] = {}
     for row in rows:
-        if not keep(DATA_FRESHNESS, settings, row):
+        if not keep(DATA_FRESHNESS, options, row):
             continue
         name = str(row.get("report") or "")
         csv = getattr(DATASETS.get(name), "source", "csv") == "csv"
@@ -52,7 +50,7 @@ def _freshness(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
         age = _hours_since(str(dated or ""))
         # A date ahead of the clock is a clock or data error, never fresh data: said so, and a warning.
         future = age is not None and age < 0
-        note = f", report date {dated} is {-age:.2f} h in the future (clock or data error)" if future else ""
+        note = f", report date {dated} is {-(age or 0):.2f} h in the future (clock or data error)" if future else ""
         instances[name] = {"name": name, "last_success": last, "last_success_text": (last or "never") + note,
                            "report_age": age, "collection_age": _hours_since(last), "future": 1 if future else 0}  # fmt: skip
     return Metrics("", instances=instances)
@@ -81,10 +79,10 @@ DATA_FRESHNESS = CollectionMode(
 )  # fmt: skip
 
 
-def _collections(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
-    instances = {}
+def _collections(rows: list[dict], options: CheckOptions) -> Metrics:
+    instances: dict[str, dict[str, object]] = {}
     for row in rows:
-        if not keep(COLLECTION_STATUS, settings, row):
+        if not keep(COLLECTION_STATUS, options, row):
             continue
         name, status = str(row.get("report") or ""), str(row.get("last_status") or "")
         when = str(row.get("last_attempt") or "")

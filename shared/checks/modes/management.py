@@ -1,5 +1,6 @@
 """cloud::microsoft::office365::management::plugin: service-status, list-services, subscriptions,
-list-subscriptions, app-credentials (reference §3.11-3.14).
+list-subscriptions, app-credentials (centreon-plugins
+src/cloud/microsoft/office365/management/mode/*.pm).
 
 service-status: one instance per (service, unresolved issue) from the flattened `service_health` rows;
 --include-/--exclude-service-name (--filter-service-name = include), --include-/--exclude-classification
@@ -14,7 +15,7 @@ app-credentials: per application, its password and key credentials: status 'expi
 'valid' (--warning/critical-password-status, --warning/critical-key-status; default critical
 '%{status} =~ /expired/i'; variables %{status}, %{id}, %{app_name}) and the time left
 (--warning/critical-password-expires, --warning/critical-key-expires, in --unit s|m|h|d|w, default s).
-Thresholds are Nagios ranges, as in Centreon (issue #3502): `--warning-password-expires=30` alerts when
+Thresholds are Nagios ranges, as in Centreon (centreon-plugins issue #3502): `--warning-password-expires=30` alerts when
 MORE than 30 units are left; to be warned when LESS than 30 days are left use `--unit=d
 --warning-password-expires=30:`.
 """
@@ -27,6 +28,7 @@ import math
 
 from .. import clock
 from ..fold import Metrics
+from ..options import CheckOptions
 from ..select import as_bool, keep
 from ..spec import CollectionMode, Counter, InstanceBlock, ListMode, MultiBlock, Perf, StatusCounter
 
@@ -34,8 +36,8 @@ ISSUE_FIELDS = {"classification": "-", "issue_id": "-", "issue_startDateTime": "
                 "issue_status": "-", "issue_resolved": "-"}  # fmt: skip
 
 
-def _services(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
-    keep_resolved = settings.option("exclude-resolved", "1") == "0"
+def _services(rows: list[dict], options: CheckOptions) -> Metrics:
+    keep_resolved = options.option("exclude-resolved", "1") == "0"
     services: dict[str, list[dict]] = {}
     for row in rows:
         services.setdefault(str(row.get("service_id") or row.get("service")), []).append(row)
@@ -43,7 +45,7 @@ def _services(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
     for service_rows in services.values():
         first = service_rows[0]
         base = {"service_name": first.get("service") or "", "status": first.get("status") or "", **ISSUE_FIELDS}
-        if not keep(SERVICE_STATUS, settings, {"service": base["service_name"]}, "service"):
+        if not keep(SERVICE_STATUS, options, {"service": base["service_name"]}, "service"):
             continue
         selected, open_issues = [], 0
         for row in service_rows:
@@ -56,12 +58,12 @@ def _services(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
                      "issue_startDateTime": row.get("start") or "", "issue_title": row.get("title") or "",
                      "issue_status": row.get("issue_status") or "",
                      "issue_resolved": 1 if as_bool(row.get("is_resolved")) else 0}  # fmt: skip
-            if keep(SERVICE_STATUS, settings, issue, "classification"):
+            if keep(SERVICE_STATUS, options, issue, "classification"):
                 selected.append(issue)
         # A service without issues, or whose issues are all resolved, is still shown with its own status
         # (Centreon drops the latter). One whose open issues were all excluded by classification is not shown:
         # excluding advisories must stop a service from staying red because of them.
-        if not selected and not open_issues and keep(SERVICE_STATUS, settings, base, "classification"):
+        if not selected and not open_issues and keep(SERVICE_STATUS, options, base, "classification"):
             selected = [base]
         for instance in selected:
             instances[str(len(instances))] = instance
@@ -99,12 +101,12 @@ LIST_SERVICES = ListMode(
 )  # fmt: skip
 
 
-def _subscriptions(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
+def _subscriptions(rows: list[dict], options: CheckOptions) -> Metrics:
     from ..expressions import to_number
 
     instances = {}
     for row in rows:
-        if not keep(SUBSCRIPTIONS, settings, row):
+        if not keep(SUBSCRIPTIONS, options, row):
             continue
         values: dict = {"skuPartNumber": row.get("sku_part_number") or "",
                         "capabilityStatus": str(row.get("capability_status") or "").lower()}  # fmt: skip
@@ -163,13 +165,13 @@ def human_seconds(value: int) -> str:
     return " ".join(parts) or str(value)
 
 
-def _credentials(rows: list[dict], settings) -> Metrics:  # noqa: ANN001
-    unit = settings.option("unit", "s")
+def _credentials(rows: list[dict], options: CheckOptions) -> Metrics:
+    unit = options.option("unit", "s")
     div, unit_long = UNITS.get(unit) or UNITS[(unit := "s")]
     now = clock.now()
     apps: dict[str, dict] = {}
     for row in rows:
-        if not keep(APP_CREDENTIALS, settings, row):
+        if not keep(APP_CREDENTIALS, options, row):
             continue
         app = apps.setdefault(str(row.get("app_id") or row.get("app_name")),
                               {"values": {"name": row.get("app_name") or ""}, "groups": {"password": {}, "key": {}}})  # fmt: skip

@@ -1,10 +1,9 @@
-"""cloud::microsoft::office365::onedrive::plugin: site-usage, users-activity, list-sites (reference §3.6-3.8)."""
-
-# ruff: noqa: E501  (mode tables read best one counter per line)
+"""cloud::microsoft::office365::onedrive::plugin: site-usage, users-activity, list-sites (centreon-plugins
+src/cloud/microsoft/office365/onedrive/mode/siteusage.pm, usersactivity.pm, listsites.pm)."""
 
 from __future__ import annotations
 
-from .common import Metric, activity_mode, list_sites_mode, site_usage_mode
+from .common import activity_mode, file_activity, list_sites_mode, site_usage_mode
 
 SITE_USAGE = site_usage_mode(
     "onedrive",
@@ -16,14 +15,9 @@ SITE_USAGE = site_usage_mode(
 USERS_ACTIVITY = activity_mode(
     "onedrive",
     "onedrive_activity",
-    (
-        Metric("viewed_edited_file_count", "Viewed Or Edited File Count", "Viewed or Edited File Count: %d", "onedrive.users.files.viewed.count"),
-        Metric("synced_file_count", "Synced File Count", "Synced File Count: %d", "onedrive.users.files.synced.count"),
-        Metric("shared_int_file_count", "Shared Internally File Count", "Shared Internally File Count: %d", "onedrive.users.files.shared.internally.count"),
-        Metric("shared_ext_file_count", "Shared Externally File Count", "Shared Externally File Count: %d", "onedrive.users.files.shared.externally.count"),
-    ),
+    file_activity("onedrive"),
     total_prefix="Total (active sites) ",  # sic, as Centreon
-)  # fmt: skip
+)
 
 # Centreon keys the list by 'Site Id', a column the OneDrive report does not have: every row collapsed into
 # one (bug fixed: keyed by the site URL).

@@ -1,4 +1,5 @@
-"""cloud::microsoft::office365::sharepoint::plugin: site-usage, users-activity, list-sites (reference §3.9).
+"""cloud::microsoft::office365::sharepoint::plugin: site-usage, users-activity, list-sites (centreon-plugins
+src/cloud/microsoft/office365/sharepoint/mode/siteusage.pm, usersactivity.pm, listsites.pm).
 
 SharePoint keeps Centreon's own pseudonymization check: a 'Site URL' that is not http(s) (or a report stored
 as concealed) answers `UNKNOWN: reports pseudonymize user-level information is enabled. use option
@@ -10,11 +11,11 @@ by 'Site Id' so that they do not collapse into one instance.
 
 from __future__ import annotations
 
-from .common import Metric, activity_mode, list_sites_mode, site_usage_mode
+from .common import ColumnCounters, activity_mode, file_activity, list_sites_mode, site_usage_mode
 
 PAGES = (
-    Metric("visited_page_count", "Visited Page Count", "Visited Page Count: %d", "sharepoint.sites.pages.visited.count", total_text="Visited Page Count (active sites): %d"),
-    Metric("page_view_count", "Page View Count", "Page View Count: %d", "sharepoint.sites.pages.viewed.count", total_text="Page View Count (active sites): %d"),
+    ColumnCounters("visited_page_count", "Visited Page Count", "Visited Page Count: %d", "sharepoint.sites.pages.visited.count", total_text="Visited Page Count (active sites): %d"),
+    ColumnCounters("page_view_count", "Page View Count", "Page View Count: %d", "sharepoint.sites.pages.viewed.count", total_text="Page View Count (active sites): %d"),
 )  # fmt: skip
 
 SITE_USAGE = site_usage_mode(
@@ -32,11 +33,8 @@ USERS_ACTIVITY = activity_mode(
     "sharepoint",
     "sharepoint_activity",
     (
-        Metric("viewed_edited_file_count", "Viewed Or Edited File Count", "Viewed or Edited File Count: %d", "sharepoint.users.files.viewed.count"),
-        Metric("synced_file_count", "Synced File Count", "Synced File Count: %d", "sharepoint.users.files.synced.count"),
-        Metric("shared_int_file_count", "Shared Internally File Count", "Shared Internally File Count: %d", "sharepoint.users.files.shared.internally.count"),
-        Metric("shared_ext_file_count", "Shared Externally File Count", "Shared Externally File Count: %d", "sharepoint.users.files.shared.externally.count"),
-        Metric("visited_page_count", "Visited Page Count", "Visited Page Count: %d", "sharepoint.users.pages.visited.count", total_text="Visited Page Count (active sites): %d"),
+        *file_activity("sharepoint"),
+        ColumnCounters("visited_page_count", "Visited Page Count", "Visited Page Count: %d", "sharepoint.users.pages.visited.count", total_text="Visited Page Count (active sites): %d"),
     ),
     total_prefix="Total (active sites) ",
 )  # fmt: skip

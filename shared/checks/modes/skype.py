@@ -1,19 +1,20 @@
-"""cloud::microsoft::office365::skype::plugin: users-activity and devices-usage (reference §3.5; Skype for
-Business Online was retired in 2021, the modes stay for command-line compatibility)."""
+"""cloud::microsoft::office365::skype::plugin: users-activity and devices-usage (centreon-plugins
+src/cloud/microsoft/office365/skype/mode/usersactivity.pm, devicesusage.pm; Skype for Business Online was
+retired in 2021, the modes stay for command-line compatibility)."""
 
 # ruff: noqa: E501  (mode tables read best one counter per line)
 
 from __future__ import annotations
 
-from .common import Metric, activity_mode, devices_mode
+from .common import ColumnCounters, activity_mode, devices_mode
 
 USERS_ACTIVITY = activity_mode(
     "skype",
     "skype_user_activity",
     (
-        Metric("peer_to_peer_sessions", "Total Peer-to-peer Session Count", "Peer-to-peer Sessions Count: %d", "skype.users.sessions.p2p.count"),
-        Metric("organized_conference", "Total Organized Conference Count", "Organized Conference Count: %d", "skype.users.conferences.organized.count"),
-        Metric("participated_conference", "Total Participated Conference Count", "Participated Conference Count: %d", "skype.users.conferences.participated.count"),
+        ColumnCounters("peer_to_peer_sessions", "Total Peer-to-peer Session Count", "Peer-to-peer Sessions Count: %d", "skype.users.sessions.p2p.count"),
+        ColumnCounters("organized_conference", "Total Organized Conference Count", "Organized Conference Count: %d", "skype.users.conferences.organized.count"),
+        ColumnCounters("participated_conference", "Total Participated Conference Count", "Participated Conference Count: %d", "skype.users.conferences.participated.count"),
     ),
 )  # fmt: skip
 

@@ -1,19 +1,20 @@
-"""cloud::microsoft::office365::teams::plugin: users-activity and devices-usage (reference §3.3, §3.4)."""
+"""cloud::microsoft::office365::teams::plugin: users-activity and devices-usage (centreon-plugins
+src/cloud/microsoft/office365/teams/mode/usersactivity.pm, devicesusage.pm)."""
 
 # ruff: noqa: E501  (mode tables read best one counter per line)
 
 from __future__ import annotations
 
-from .common import Metric, activity_mode, devices_mode
+from .common import ColumnCounters, activity_mode, devices_mode
 
 USERS_ACTIVITY = activity_mode(
     "teams",
     "teams_user_activity",
     (
-        Metric("team_chat", "Team Chat Message Count", "Team Chat Message Count: %d", "teams.users.messages.team.count"),
-        Metric("private_chat", "Private Chat Message Count", "Private Chat Message Count: %d", "teams.users.messages.private.count"),
-        Metric("call", "Call Count", "Call Count: %d", "teams.users.call.count"),
-        Metric("meeting", "Meeting Count", "Meeting Count: %d", "teams.users.meeting.count"),
+        ColumnCounters("team_chat", "Team Chat Message Count", "Team Chat Message Count: %d", "teams.users.messages.team.count"),
+        ColumnCounters("private_chat", "Private Chat Message Count", "Private Chat Message Count: %d", "teams.users.messages.private.count"),
+        ColumnCounters("call", "Call Count", "Call Count: %d", "teams.users.call.count"),
+        ColumnCounters("meeting", "Meeting Count", "Meeting Count: %d", "teams.users.meeting.count"),
     ),
 )  # fmt: skip
 
