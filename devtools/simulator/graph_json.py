@@ -19,7 +19,7 @@ from .wire import Reply, json_reply
 
 _REPORT_PATH = re.compile(r"/v1\.0/reports/(\w+)\((.*)\)")
 _CONTEXT = "https://graph.microsoft.com/v1.0/$metadata#"
-DEFAULT_PAGE_SIZE = 100  # "The response is paginated and each page contains 100 objects." [D]
+DEFAULT_PAGE_SIZE = 100  # Graph docs (list users): "each page contains 100 objects"
 SERVICE_ANNOUNCEMENT = "/v1.0/admin/serviceAnnouncement/"
 
 
@@ -191,7 +191,7 @@ class GraphEndpoints:
         if raw is None:
             return max(1, self.page_size)
         if not raw.isdigit() or not 1 <= int(raw) <= 999:
-            # [I: Microsoft Q&A 1129204] message; the error code is a guess.
+            # The message as quoted on Microsoft Q&A (question 1129204); the error code is a guess.
             return self._graph_error(
                 400,
                 "Request_UnsupportedQuery",

@@ -31,7 +31,7 @@ class ReportEndpoints:
         if period_match:
             period_or_date = period_match.group(1)
             if period_or_date not in PERIODS:
-                # [G] no capture of the real message for a bad period value.
+                # No capture of the real message for a bad period value exists: this one is made up.
                 return self._graph_error(
                     400, "BadRequest", f"Invalid period value specified: {period_or_date}.", headers
                 )

@@ -1,8 +1,8 @@
 """Deterministic sample tenants and the report CSVs the simulator serves for them.
 
 Nothing per user is stored: user i of a tenant is recomputed from (seed, i) whenever a report needs it, so a
-200,000-user tenant costs no memory, and both reports always agree on who a user is. The CSVs follow the
-captures quoted in the Graph API reference (graph-api.md, section 1): verbatim headers, `True`/`False`,
+200,000-user tenant costs no memory, and both reports always agree on who a user is. The CSVs follow real
+captures of Microsoft Graph's report CSVs: verbatim headers, `True`/`False`,
 blank cells, plain dates.
 """
 
@@ -59,7 +59,7 @@ MAILBOX_USAGE_HEADER = (
     "Report Period",
 )
 
-# Only third-party fixtures show this column (reference section 1.2); offered so parsers meet an unknown one.
+# Only third-party fixtures show this column, not Microsoft's docs; offered so parsers meet an unknown one.
 EXTRA_COLUMN = "Recipient Type"
 
 PERIODS = {"D7": 7, "D30": 30, "D90": 90, "D180": 180}
@@ -284,7 +284,7 @@ def _make_user(tenant: SampleTenant, index: int, refresh: dt.date) -> SampleUser
 
 def conceal(tenant: SampleTenant, value: str, kind: str = "upn") -> str:
     """32 uppercase hex, stable per identity within a tenant, as the service shows when names are concealed."""
-    # The real hash input is unknown (reference section 2); any stable digest reproduces the shape.
+    # The service's real hash input is unknown; any stable digest reproduces the shape (32 hex digits).
     return hashlib.md5(f"{tenant.tenant_id}|{kind}|{value}".encode()).hexdigest().upper()
 
 

@@ -1,12 +1,12 @@
 """CSV generators for the Teams, Skype for Business, OneDrive and SharePoint usage reports.
 
-Same users as the Exchange reports (user i of a tenant, recomputed from the seed), headers verbatim from the
-Graph API reference (graph-api.md section 1.2), concealment as in section 2:
+Same users as the Exchange reports (user i of a tenant, recomputed from the seed), headers verbatim from
+Microsoft Graph's report documentation and real captures, concealed as the service conceals (hashed names):
 - Teams user activity in the *captured* column order by default, the documented order with `reorder`;
   Yes/No flags, ISO 8601 durations (`PT1H2M3S`), `User Id` becomes the zero GUID when concealed.
 - Teams device usage keeps the real header's double space (`Used  Chrome OS`).
-- Skype for Business Online is retired: every user has a row of zero/blank activity (the reference's
-  synthesized row), and a day form has no active user.
+- Skype for Business Online is retired: every user has a row of zero/blank activity (what the
+  service still returns), and a day form has no active user.
 - OneDrive: one personal site per user, `https://<tenant>-my.sharepoint.com/personal/<upn with . and @ as _>`.
 - SharePoint: a few dozen sites with GUID Site Ids, the tenant-wide pooled Storage Allocated on every row;
   concealed: zero Site Id, blank Site URL, 32-hex owners.
