@@ -59,23 +59,19 @@ def client_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory, client_cert: tuple[Path, str]) -> Iterator[GraphSimulator]:
+def sim(graph_simulator: GraphSimulator, client_cert: tuple[Path, str]) -> GraphSimulator:
     cert_path, thumbprint = client_cert
     apps = {
         CLIENT_ID: AppCredential(secret=SECRET),
         CERT_CLIENT_ID: AppCredential(certificate_pem=cert_path.read_bytes()),
     }
-    with GraphSimulator([CONTOSO, FABRIKAM, EMPTY], apps, tmp_path_factory.mktemp("sim")) as server:
-        yield server
+    return graph_simulator.serve([CONTOSO, FABRIKAM, EMPTY], apps)
 
 
 @pytest.fixture(autouse=True)
 def _clean(sim: GraphSimulator) -> Iterator[None]:
     yield
-    sim.clear_faults()
-    sim.clear_request_log()
-    sim.throttle_limit = None
-    sim.reset_throttling()
+    sim.reset()
 
 
 def sync_credential(sim: GraphSimulator, tenant: str, secret: str = SECRET) -> ClientSecretCredential:

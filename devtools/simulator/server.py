@@ -29,6 +29,23 @@ logger = logging.getLogger("o365mon.simulator")
 
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
+# Options a test may change on a running simulator; reset() puts them back.
+_RESETTABLE = (
+    "throttle_limit",
+    "throttle_window",
+    "download_ttl",
+    "crlf",
+    "reorder_columns",
+    "extra_columns",
+    "page_size",
+    "pascal_case_enums",
+    "unknown_enum_value",
+    "service_throttle_limit",
+    "service_throttle_window",
+    "repeat_next_link",
+    "render_cache_bytes",
+)
+
 __all__ = [
     "DATE_WINDOW_DAYS",
     "DEFAULT_DOWNLOAD_TTL",
@@ -96,14 +113,13 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
         # the simulator's generation of a 100k-user report (~2-4 s each). Off by default: tests want fresh
         # bodies for their per-test options.
         self.render_cache_bytes = render_cache_mb * 1024 * 1024
+        # What reset() restores: the options above as constructed.
+        self._defaults = {name: getattr(self, name) for name in _RESETTABLE}
         self._rendered: collections.OrderedDict[tuple, bytes] = collections.OrderedDict()
         self._health: dict[str, list[dict]] = {}
         self._ports = {"login": login_port, "graph": graph_port, "download": download_port}
         self._by_key: dict[str, SampleTenant] = {}
-        for tenant in self.tenants:
-            for key in self._tenant_keys(tenant):
-                self._by_key[key] = tenant
-        self._concealed = {t.tenant_id: t.concealed for t in self.tenants}
+        self._concealed: dict[str, bool] = {}
         self._faults = FaultBook()
         self._lock = threading.Lock()
         self._grants: dict[str, Grant] = {}
@@ -113,6 +129,8 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=100_000)
         self._listeners: dict[str, Listener] = {}
         self._threads: list[threading.Thread] = []
+        self._index_tenants()
+        self.reset()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -242,6 +260,36 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
     def reset_throttling(self) -> None:
         with self._lock:
             self._windows.clear()
+
+    def reset(self) -> None:
+        """Back to the state as constructed: options, no faults, empty request log and throttling windows,
+        report settings and service health as the tenants define them. Tokens already issued stay valid."""
+        for name, value in self._defaults.items():
+            setattr(self, name, value)
+        self.clear_faults()
+        with self._lock:
+            self._log.clear()
+            self._windows.clear()
+            self._health.clear()
+            self._concealed = {t.tenant_id: t.concealed for t in self.tenants}
+
+    def serve(self, tenants: list[SampleTenant], apps: dict[str, AppCredential]) -> GraphSimulator:
+        """Serve these tenants and app registrations instead (a running simulator shared by test modules),
+        from a reset state; earlier tokens and download links are forgotten."""
+        with self._lock:
+            self.tenants = list(tenants)
+            self.apps = dict(apps)
+            self._grants.clear()
+            self._downloads.clear()
+            self._rendered.clear()
+        self._index_tenants()
+        self.reset()
+        return self
+
+    def _index_tenants(self) -> None:
+        by_key = {key: tenant for tenant in self.tenants for key in self._tenant_keys(tenant)}
+        with self._lock:
+            self._by_key = by_key
 
     @staticmethod
     def _tenant_keys(tenant: SampleTenant) -> tuple[str, ...]:
