@@ -9,11 +9,11 @@ import re
 import shutil
 import socket
 import ssl
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from devtools.listener import DispatchingHandler, TrackingServer
 
 from .tenants import SampleTenant
 
@@ -73,18 +73,11 @@ def json_reply(status: int, payload: object, headers: Iterable[tuple[str, str]] 
     return Reply(status, json.dumps(payload, separators=(",", ":")).encode(), headers=list(headers))
 
 
-class Listener(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # Default 5 is too short when many clients connect at once (parallel collection tests).
-    request_queue_size = 64
-
+class Listener(TrackingServer):
     def __init__(self, address: tuple[str, int], sim: GraphSimulator, role: str, tls: ssl.SSLContext | None) -> None:
         self.sim = sim
         self.role = role
         self.tls = tls
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
@@ -94,65 +87,25 @@ class Listener(ThreadingHTTPServer):
             sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, addr
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Dropped keep-alive connections and rejected TLS handshakes are routine in tests.
         logger.debug("connection error on %s listener from %s", self.role, client_address, exc_info=True)
 
-    def close_open_connections(self) -> None:
-        """Unblock handler threads parked on idle keep-alive connections."""
-        with self._open_lock:
-            conns = list(self._open)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Without it every keep-alive request stalls ~45 ms (Nagle vs delayed ACK on small writes).
-    disable_nagle_algorithm = True
-    timeout = 120  # idle keep-alive connections are closed after this
+class _Handler(DispatchingHandler):
     server: Listener
     server_version = "o365mon-graph-simulator"
-    sys_version = ""
 
     def setup(self) -> None:
         super().setup()
         if isinstance(self.request, ssl.SSLSocket):
             self.request.do_handshake()
 
-    # do_* names are fixed by BaseHTTPRequestHandler.
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
     def do_PUT(self) -> None:
         self._dispatch()
 
     def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        # Always drain the body, or the next request on this keep-alive connection would be misparsed.
-        body = self.rfile.read(length) if length > 0 else b""
+        body = self.read_body()
         try:
             reply = self.server.sim._handle(self.server.role, self.command, self.path, self.headers, body)
         except Exception:
