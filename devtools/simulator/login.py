@@ -281,7 +281,7 @@ class LoginEndpoints:
             public_key = x509.load_pem_x509_certificate(app.certificate_pem).public_key()
             try:
                 # The signature alone: the claims were checked above, with AADSTS's own codes.
-                jwt.PyJWS().decode(assertion, public_key, algorithms=["RS256", "PS256"])  # type: ignore[arg-type]
+                jwt.PyJWS().decode(assertion, public_key, algorithms=["RS256", "PS256"])  # type: ignore[arg-type]  # any key type: a non-RSA one fails as a bad signature
             except jwt.InvalidTokenError:
                 return 700027, "Client assertion failed signature validation."
         return None

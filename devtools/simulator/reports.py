@@ -179,7 +179,7 @@ class ReportEndpoints:
                 self._rendered[key] = body
                 while sum(len(b) for b in self._rendered.values()) > self.render_cache_bytes:
                     self._rendered.popitem(last=False)
-        return out  # type: ignore[return-value]
+        return out
 
     @staticmethod
     def _truncation_point(content: IO[bytes], size: int) -> int:
