@@ -113,7 +113,7 @@ class LocalQueueMessage(func.QueueMessage):
     def __init__(
         self,
         *,
-        id: str | None,  # noqa: A002 - the SDK's name
+        id: str | None,  # `id`: the SDK's name
         body: bytes,
         pop_receipt: str | None,
         dequeue_count: int | None = None,
@@ -323,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
             status = self.runner._dispatch(self)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away
-        except Exception:  # noqa: BLE001 - a broken request must not kill the server
+        except Exception:  # a broken request must not kill the server
             log.error("request handling failed:\n%s", redact(traceback.format_exc()))
             self.close_connection = True
             try:
@@ -373,7 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # _handle writes the (redacted) access log line
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # `format`: the stdlib signature
         access_log.debug(redact(format % args))
 
 
@@ -421,7 +421,7 @@ class _Lease:
                         self.message_id, self.pop_receipt, visibility_timeout=QUEUE_LEASE
                     )
                     self.pop_receipt = updated.pop_receipt
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     log.warning("could not renew the lease of message %s: %s", self.message_id, exc)
                     return
 
@@ -622,7 +622,7 @@ class LocalRunner:
         )
         try:
             result = self.invoke(route.function, request)
-        except Exception:  # noqa: BLE001 - the host turns any exception into a 500
+        except Exception:  # the host turns any exception into a 500
             log.error("function %s failed:\n%s", route.function.name, redact(traceback.format_exc()))
             return handler._send(500, b"")
         return self._send_result(handler, result)
@@ -671,7 +671,7 @@ class LocalRunner:
         try:
             self.invoke(info, value)
             return True
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.error("function %s failed:\n%s", info.name, redact(traceback.format_exc()))
             return False
 
@@ -779,7 +779,7 @@ class LocalRunner:
     def _queue_loop(self, info: FunctionInfo) -> None:
         try:
             client, poison, queue = self._queue_clients(info)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.errors[info.name] = str(exc)
             log.error("function %s is not running: %s", info.name, exc)
             return
@@ -797,7 +797,7 @@ class LocalRunner:
                             visibility_timeout=QUEUE_LEASE,
                         )
                     )
-                except Exception as exc:  # noqa: BLE001 - storage down: keep polling
+                except Exception as exc:  # storage down: keep polling
                     log.warning("queue %s: receive failed: %s", queue, exc)
                     messages = []
                 if not messages:
@@ -809,7 +809,7 @@ class LocalRunner:
                 for fut in futures:
                     try:
                         fut.result()
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         log.error("queue %s: message handling failed: %s", queue, exc)
 
     # -- lifecycle -----------------------------------------------------------------------------------
