@@ -141,7 +141,7 @@ class Azurite:
                     raise AzuriteError(f"{name} port {port} on {self.host} is already in use")
             if self.persistent_dir is not None:
                 Path(self.persistent_dir).mkdir(parents=True, exist_ok=True)
-            self._stderr = tempfile.NamedTemporaryFile(prefix="azurite-", suffix=".stderr")  # noqa: SIM115
+            self._stderr = tempfile.NamedTemporaryFile(prefix="azurite-", suffix=".stderr")
             self._process = subprocess.Popen(
                 self.command(),
                 stdin=subprocess.DEVNULL,

@@ -1,4 +1,4 @@
-"""Shared fixtures: one real Azurite per test run (free ports, loopback, in memory)."""
+"""Shared fixtures: one real Azurite per test run (free ports, loopback, in memory); helpers are in tests/support."""
 
 from __future__ import annotations
 
@@ -10,14 +10,23 @@ from pathlib import Path
 import pytest
 
 from devtools.azurite import Azurite
-from shared.collect.catalog import Dataset
+from devtools.simulator import GraphSimulator
 from shared.store import storage
+from tests.support import CENTREON_ROWS, FUNCTION_KEY, MASTER_KEY, store_snapshot
 
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
     with Azurite() as instance:
         yield instance
+
+
+@pytest.fixture(scope="session")
+def graph_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
+    """One Graph simulator for the run: a module serves its tenants and apps with `graph_simulator.serve()`,
+    and calls `reset()` between tests instead of undoing its changes by hand."""
+    with GraphSimulator([], {}, tmp_path_factory.mktemp("graph-sim")) as sim:
+        yield sim
 
 
 @pytest.fixture
@@ -39,38 +48,6 @@ def tenant_id() -> str:
 def pytest_configure(config: pytest.Config) -> None:
     # Tests must never read a developer's local.settings.json.
     os.environ["O365MON_LOCAL_SETTINGS"] = os.devnull
-
-
-def store_snapshot(tenant_id: str, report: Dataset, rows: list[list], refresh_date: str) -> None:
-    """Store rows as a collection would (snapshot + per-mode summaries), without going through Graph."""
-    from shared.collect.collector import store_rows
-
-    store_rows(tenant_id, report, rows, refresh_date=refresh_date)
-
-
-def use_simulator(monkeypatch: pytest.MonkeyPatch, sim: object, client_id: str, secret: str) -> None:
-    """Point the app's Graph and credential settings at a running Graph simulator."""
-    monkeypatch.setenv("GRAPH_ENDPOINT", sim.graph_endpoint)
-    monkeypatch.setenv("LOGIN_ENDPOINT", sim.login_endpoint)
-    monkeypatch.setenv("O365_CA_BUNDLE", str(sim.ca_path))
-    monkeypatch.setenv("O365_CLIENT_ID", client_id)
-    monkeypatch.setenv("O365_CLIENT_SECRET", secret)
-
-
-# The reference's observed Centreon data and output (email-activity: 3 users over D7, 2 active on 2024-01-15).
-CENTREON_ROWS = [
-    ["alice@contoso.com", "2024-01-15", 4, 3, 10, 7],
-    ["bob@contoso.com", "2024-01-15", 9, 9, 9, 7],
-    ["carol@contoso.com", "2024-01-10", 1, 1, 1, 7],
-    ["alice@contoso.com", "2024-01-15", 6, 20, 10, 1],
-    ["bob@contoso.com", "2024-01-15", 4, 3, 5, 1],
-]
-CENTREON_OUTPUT = (
-    "OK: Active users on 2024-01-15 : 2/3 (66.67%) - Total (active users) Send Count: 10, Receive Count: 23, "
-    "Read Count: 15 | 'perfdate'=1705320000;;;; 'active_users'=2users;;;0;3 'total_send_count'=10;;;0; "
-    "'total_receive_count'=23;;;0; 'total_read_count'=15;;;0;\n"
-)
-FUNCTION_KEY, MASTER_KEY = "fk-test-0123456789abcdef", "mk-test-0123456789abcdef"
 
 
 @pytest.fixture

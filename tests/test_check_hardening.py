@@ -290,7 +290,7 @@ EVIL = r"^([a-z.]+){1,50}$"  # backtracks catastrophically on 'firstname.lastnam
 
 def tenant_of_users(tenant_id: str, count: int) -> None:
     from shared.collect.catalog import EMAIL_ACTIVITY
-    from tests.conftest import store_snapshot
+    from tests.support import store_snapshot
 
     rows = [[f"firstname.lastname{i}@contoso.com", "2024-01-15", 1, 2, 3, 7] for i in range(count)]
     rows += [[f"firstname.lastname{i}@contoso.com", "2024-01-15", 1, 2, 3, 1] for i in range(0, count, 2)]
@@ -442,7 +442,7 @@ def test_readme_example_prints_something_meaningful(storage_env, tenant_id):
     from shared.checks.service import answer
     from shared.collect.catalog import MAILBOX_USAGE
     from shared.store import tenants
-    from tests.conftest import store_snapshot
+    from tests.support import store_snapshot
 
     tenants.add(tenants.Tenant(tenant_id, "Contoso", []))
     rows = [["ceo@contoso.com", "2024-01-15", 10 * 1024**3, 49 * 1024**3, 50 * 1024**3, 100 * 1024**3, 1500, 7],

@@ -23,7 +23,7 @@ import pytest
 
 from devtools.azurite import free_port
 from devtools.simulator.certs import CA_FILE, server_ssl_context
-from tests.conftest import CENTREON_OUTPUT, FUNCTION_KEY
+from tests.support import CENTREON_OUTPUT, FUNCTION_KEY
 
 PLUGIN = Path(__file__).resolve().parent.parent / "pollers" / "check_o365"
 SECRET = "Centreon-Client-Secret-7f3a9c"

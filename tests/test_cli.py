@@ -14,7 +14,7 @@ from shared import settings
 from shared.cli.main import main, parse_check_args
 from shared.collect.catalog import MAILBOX_USAGE
 from shared.store import tenants
-from tests.conftest import store_snapshot
+from tests.support import store_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 GB = 1024**3

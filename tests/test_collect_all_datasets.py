@@ -22,7 +22,7 @@ from shared.collect.catalog import DATASETS, TEAMS_DEVICE_USAGE, Kind
 from shared.collect.collector import COLLECTED, collect_all, datasets
 from shared.collect.csv_stream import ParsedReport
 from shared.store import runs, snapshots, tenants
-from tests.conftest import use_simulator
+from tests.support import use_simulator
 
 CLIENT_ID = "dddddddd-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "another~secret"
@@ -34,20 +34,17 @@ CSV_REQUESTS = 2 * sum(2 if DATASETS[k].daily else 1 for k in CSV_KEYS)
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
+def sim(graph_simulator: GraphSimulator) -> GraphSimulator:
     sample = [SampleTenant.generate(seed, 30) for seed in range(301, 321)]
     sample.append(SampleTenant.generate(390, 20, concealed=True))
-    with GraphSimulator(sample, {CLIENT_ID: AppCredential(secret=SECRET)}, tmp_path_factory.mktemp("sim")) as s:
-        yield s
+    return graph_simulator.serve(sample, {CLIENT_ID: AppCredential(secret=SECRET)})
 
 
 @pytest.fixture
 def env(sim: GraphSimulator, storage_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphSimulator]:
     use_simulator(monkeypatch, sim, CLIENT_ID, SECRET)
     yield sim
-    sim.page_size = 100
-    sim.repeat_next_link = False
-    sim.clear_faults()
+    sim.reset()
 
 
 def register(seed: int | None = None) -> SampleTenant:

@@ -8,7 +8,6 @@ import datetime as dt
 import errno
 import logging
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,7 +19,7 @@ from shared.checks.service import answer
 from shared.collect import graph
 from shared.collect.collector import COLLECTED, CollectionError, collect_all, collect_tenant
 from shared.store import runs, snapshots, storage, tenants
-from tests.conftest import use_simulator
+from tests.support import use_simulator
 
 CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "s3cr3t-Value~with/odd+chars="
@@ -29,20 +28,16 @@ SEEDS = iter(range(501, 560))
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
+def sim(graph_simulator: GraphSimulator) -> GraphSimulator:
     sample = [SampleTenant.generate(seed, USERS) for seed in range(501, 560)]
-    with GraphSimulator(
-        tenants=sample, apps={CLIENT_ID: AppCredential(secret=SECRET)}, state_dir=tmp_path_factory.mktemp("sim")
-    ) as server:
-        yield server
+    return graph_simulator.serve(sample, {CLIENT_ID: AppCredential(secret=SECRET)})
 
 
 @pytest.fixture
 def env(sim: GraphSimulator, storage_env, monkeypatch: pytest.MonkeyPatch) -> GraphSimulator:
     use_simulator(monkeypatch, sim, CLIENT_ID, SECRET)
-    sim.page_size = 100
     yield sim
-    sim.clear_faults()
+    sim.reset()
 
 
 def register() -> SampleTenant:

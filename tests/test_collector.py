@@ -7,7 +7,6 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,7 +17,7 @@ from shared.checks.service import answer
 from shared.collect.catalog import DATASETS
 from shared.collect.collector import COLLECTED, collect_all
 from shared.store import runs, tenants
-from tests.conftest import use_simulator
+from tests.support import use_simulator
 
 CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "s3cr3t-Value~with/odd+chars="
@@ -32,18 +31,17 @@ FULL_REQUESTS = CSV_REQUESTS + JSON_REQUESTS  # 2 x 19 + 4 = 42
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
+def sim(graph_simulator: GraphSimulator) -> GraphSimulator:
     # One simulator for the module, many tenants: each test takes fresh seeds so stored data never collides.
     sample = [SampleTenant.generate(seed, 120) for seed in range(101, 131)]
     sample.append(SampleTenant.generate(190, 40, header_only=True))
     sample.append(SampleTenant.generate(191, 60, concealed=True))
-    state = tmp_path_factory.mktemp("sim")
+    state = graph_simulator.state_dir
     make_client_certificate(state / "client.pem")
     # The async credential identifies its key by SHA-256 (x5t#S256): register the certificate itself.
     cert = AppCredential(certificate_pem=(state / "client.pem").read_bytes())
     apps = {CLIENT_ID: AppCredential(secret=SECRET), CERT_CLIENT_ID: cert}
-    with GraphSimulator(tenants=sample, apps=apps, state_dir=state) as server:
-        yield server
+    return graph_simulator.serve(sample, apps)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import CENTREON_OUTPUT, FUNCTION_KEY
+from tests.support import CENTREON_OUTPUT, FUNCTION_KEY
 
 OBSERVED = CENTREON_OUTPUT
 

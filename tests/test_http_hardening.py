@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.conftest import FUNCTION_KEY, MASTER_KEY
+from tests.support import FUNCTION_KEY, MASTER_KEY
 
 
 def request(base: str, method: str, path: str, key: str = MASTER_KEY, body: bytes | None = None, headers=None):

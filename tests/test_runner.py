@@ -140,7 +140,7 @@ def queue_client(name: str) -> QueueClient:
     )
     try:
         client.create_queue()
-    except Exception:  # noqa: BLE001 - exists
+    except Exception:  # the queue exists already
         pass
     return client
 

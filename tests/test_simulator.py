@@ -33,7 +33,6 @@ from devtools.simulator.cli import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, start_fro
 from devtools.simulator.server import AppCredential, Fault, GraphSimulator
 from devtools.simulator.tenants import (
     EMAIL_ACTIVITY_HEADER,
-    MAILBOX_USAGE_HEADER,
     STANDARD_QUOTAS,
     SampleTenant,
     email_activity_csv,
@@ -45,7 +44,18 @@ CERT_CLIENT_ID = "bbbbbbbb-1111-2222-3333-444444444444"
 SECRET = "Sim~secret+with/odd=chars"
 REFRESH = dt.date(2024, 5, 1)
 BOM = b"\xef\xbb\xbf"
-EMAIL_HEADER_LINE = ",".join(EMAIL_ACTIVITY_HEADER).encode()
+# The headers as Graph sends them (verbatim, not derived from the simulator's own constants).
+EMAIL_HEADER_LINE = (
+    b"Report Refresh Date,User Principal Name,Display Name,Is Deleted,Deleted Date,"
+    b"Last Activity Date,Send Count,Receive Count,Read Count,Meeting Created Count,"
+    b"Meeting Interacted Count,Assigned Products,Report Period"
+)
+MAILBOX_HEADER_LINE = (
+    b"Report Refresh Date,User Principal Name,Display Name,Is Deleted,Deleted Date,Created Date,"
+    b"Last Activity Date,Item Count,Storage Used (Byte),Issue Warning Quota (Byte),"
+    b"Prohibit Send Quota (Byte),Prohibit Send/Receive Quota (Byte),Deleted Item Count,"
+    b"Deleted Item Size (Byte),Deleted Item Quota (Byte),Has Archive,Report Period"
+)
 
 CONTOSO = SampleTenant.generate(1, 40, refresh_date=REFRESH)
 FABRIKAM = SampleTenant.generate(2, 25, concealed=True, refresh_date=REFRESH)
@@ -59,23 +69,19 @@ def client_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory, client_cert: tuple[Path, str]) -> Iterator[GraphSimulator]:
+def sim(graph_simulator: GraphSimulator, client_cert: tuple[Path, str]) -> GraphSimulator:
     cert_path, thumbprint = client_cert
     apps = {
         CLIENT_ID: AppCredential(secret=SECRET),
         CERT_CLIENT_ID: AppCredential(certificate_pem=cert_path.read_bytes()),
     }
-    with GraphSimulator([CONTOSO, FABRIKAM, EMPTY], apps, tmp_path_factory.mktemp("sim")) as server:
-        yield server
+    return graph_simulator.serve([CONTOSO, FABRIKAM, EMPTY], apps)
 
 
 @pytest.fixture(autouse=True)
 def _clean(sim: GraphSimulator) -> Iterator[None]:
     yield
-    sim.clear_faults()
-    sim.clear_request_log()
-    sim.throttle_limit = None
-    sim.reset_throttling()
+    sim.reset()
 
 
 def sync_credential(sim: GraphSimulator, tenant: str, secret: str = SECRET) -> ClientSecretCredential:
@@ -254,7 +260,7 @@ def test_sdk_date_report_holds_only_that_days_active_users(sim: GraphSimulator) 
 
 def test_sdk_mailbox_usage_and_report_settings(sim: GraphSimulator) -> None:
     data = with_client(sim, CONTOSO, lambda c: c.reports.get_mailbox_usage_detail_with_period("D7").get())
-    assert data.startswith(BOM + ",".join(MAILBOX_USAGE_HEADER).encode() + b"\n")
+    assert data.startswith(BOM + MAILBOX_HEADER_LINE + b"\n")
     parsed = rows(data)
     assert len(parsed) == CONTOSO.users and len(parsed[0]) == 17
     settings = with_client(sim, FABRIKAM, lambda c: c.admin.report_settings.get())
@@ -442,7 +448,7 @@ def test_csv_variants_and_header_only() -> None:
     assert header != list(EMAIL_ACTIVITY_HEADER)
     plain = "".join(mailbox_usage_csv(CONTOSO, "D7", extra_columns=True)).split("\n", 1)[0].split(",")
     assert plain[-2:] == ["Recipient Type", "Report Period"]
-    assert "".join(email_activity_csv(EMPTY, "D7")) == ",".join(EMAIL_ACTIVITY_HEADER) + "\n"
+    assert "".join(email_activity_csv(EMPTY, "D7")).encode() == EMAIL_HEADER_LINE + b"\n"
     assert "".join(mailbox_usage_csv(CONTOSO, "D7", header_only=True)).count("\n") == 1
 
 

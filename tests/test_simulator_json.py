@@ -23,9 +23,8 @@ T = SampleTenant.generate(5, 12)
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
-    with GraphSimulator([T], {CLIENT_ID: AppCredential(secret=SECRET)}, tmp_path_factory.mktemp("sim")) as s:
-        yield s
+def sim(graph_simulator: GraphSimulator) -> GraphSimulator:
+    return graph_simulator.serve([T], {CLIENT_ID: AppCredential(secret=SECRET)})
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +39,7 @@ def auth(sim: GraphSimulator) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def _reset(sim: GraphSimulator) -> Iterator[None]:
     yield
-    sim.page_size = 100
-    sim.clear_faults()
+    sim.reset()
 
 
 def csv_rows(tenant: SampleTenant, function: str, **options: bool) -> list[dict[str, str]]:

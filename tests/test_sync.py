@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Iterator
 
 import pytest
 from azure.storage.queue import QueueClient
@@ -19,19 +18,16 @@ from shared.directory.sync import enqueue_all, sync_tenant
 from shared.matching import messages, state
 from shared.matching.run import handle_message
 from shared.store import snapshots, storage, tenants
-from tests.conftest import use_simulator
+from tests.support import use_simulator
 
 CLIENT_ID = "dddddddd-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "sync-secret"
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
+def sim(graph_simulator: GraphSimulator) -> GraphSimulator:
     sample = [SampleTenant.generate(501, 1100), SampleTenant.generate(502, 30)]
-    with GraphSimulator(
-        tenants=sample, apps={CLIENT_ID: AppCredential(secret=SECRET)}, state_dir=tmp_path_factory.mktemp("s")
-    ) as s:
-        yield s
+    return graph_simulator.serve(sample, {CLIENT_ID: AppCredential(secret=SECRET)})
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ from shared.directory import store as directory
 from shared.directory.model import DirectoryInfo, DirectoryUser
 from shared.matching import review
 from shared.store import runs, snapshots, tenants
-from tests.conftest import FUNCTION_KEY, MASTER_KEY, use_simulator
+from tests.support import FUNCTION_KEY, MASTER_KEY, use_simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_ID = "eeeeeeee-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -36,10 +35,9 @@ SEEDS = list(range(601, 611))
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphSimulator]:
+def sim(graph_simulator: GraphSimulator) -> GraphSimulator:
     sample = [SampleTenant.generate(seed, 12) for seed in SEEDS]
-    with GraphSimulator(sample, {CLIENT_ID: AppCredential(secret=SECRET)}, tmp_path_factory.mktemp("sim")) as s:
-        yield s
+    return graph_simulator.serve(sample, {CLIENT_ID: AppCredential(secret=SECRET)})
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from shared.checks.service import answer
 from shared.checks.tenant_summary import summarize
 from shared.collect.catalog import MAILBOX_USAGE
 from shared.store import tenants
-from tests.conftest import store_snapshot
+from tests.support import store_snapshot
 
 GB = 1024**3
 

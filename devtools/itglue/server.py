@@ -18,9 +18,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from devtools.listener import DispatchingHandler, TrackingServer
 
 from .faults import FaultBook, ItGlueFault
 
@@ -248,63 +249,21 @@ def _json(status: int, payload: object, headers: Iterable[tuple[str, str]] = ())
     return _Reply(status, json.dumps(payload, separators=(",", ":")).encode(), list(headers))
 
 
-class _Listener(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
+class _Listener(TrackingServer):
     def __init__(self, address: tuple[str, int], sim: ItGlueSimulator) -> None:
         self.sim = sim
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.debug("IT Glue simulator connection error from %s", client_address, exc_info=True)
 
-    def close_open_connections(self) -> None:
-        with self._open_lock:
-            conns = list(self._open)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    timeout = 120
+class _Handler(DispatchingHandler):
     server: _Listener
     server_version = "o365mon-itglue-simulator"
-    sys_version = ""
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
 
     def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
+        body = self.read_body()
         try:
             reply = self.server.sim._handle(self.command, self.path, self.headers, body)
         except Exception:

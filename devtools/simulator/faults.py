@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+from .wire import Reply, json_reply
 
 # throttle: 429 + Retry-After; unavailable: 503 (+ Retry-After); gateway_timeout: 504 (retried by the SDK like
 # 503); slow: sleep `delay` then answer normally; forbidden: 403 S2SUnauthorized (app lacks Reports.Read.All);
@@ -111,3 +115,47 @@ class FaultBook:
                         self._faults.remove(fault)
                 return used
         return None
+
+
+class FaultEndpoints:
+    """GraphSimulator's fault routes: the reply a fault imposes, and /_sim/faults (a mixin)."""
+
+    def _fault_reply(self, fault: Fault, headers: Any) -> Reply | None:
+        """The reply a fault imposes, or None when the request should proceed (slow, download faults)."""
+        if fault.kind == "throttle":
+            return self._too_many_requests(fault.retry_after, headers)
+        if fault.kind == "unavailable":
+            return self._graph_error(
+                503,
+                "serviceNotAvailable",
+                "Service unavailable.",
+                headers,
+                [("Retry-After", str(fault.retry_after))],
+            )
+        if fault.kind == "gateway_timeout":
+            return self._graph_error(504, "UnknownError", "", headers)
+        if fault.kind == "forbidden":
+            return self._graph_error(403, "S2SUnauthorized", "Invalid scope claims/roles.", headers)
+        if fault.kind == "not_csv":  # on a JSON request: a proxy's HTML page where JSON was expected
+            return Reply(200, b"<html>Bad gateway</html>", "text/html")
+        if fault.kind == "slow":
+            time.sleep(fault.delay)
+        return None
+
+    def _handle_sim_faults(self, method: str, body: bytes) -> Reply:
+        if method == "DELETE":
+            self.clear_faults()
+            return Reply(204, content_type=None)
+        if method == "GET":
+            return json_reply(200, {"faults": [f.to_json() for f in self.faults]})
+        if method == "POST":
+            try:
+                data = json.loads(body or b"null")
+                items = data if isinstance(data, list) else [data]
+                faults = [Fault.from_json(item) for item in items]
+            except (ValueError, TypeError) as exc:
+                return json_reply(400, {"error": str(exc)})
+            for fault in faults:
+                self.add_fault(fault)
+            return json_reply(201, {"faults": [f.to_json() for f in self.faults]})
+        return json_reply(405, {"error": "method not allowed"})

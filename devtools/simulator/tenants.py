@@ -1,8 +1,8 @@
 """Deterministic sample tenants and the report CSVs the simulator serves for them.
 
 Nothing per user is stored: user i of a tenant is recomputed from (seed, i) whenever a report needs it, so a
-200,000-user tenant costs no memory, and both reports always agree on who a user is. The CSVs follow the
-captures quoted in the Graph API reference (graph-api.md, section 1): verbatim headers, `True`/`False`,
+200,000-user tenant costs no memory, and both reports always agree on who a user is. The CSVs follow real
+captures of Microsoft Graph's report CSVs: verbatim headers, `True`/`False`,
 blank cells, plain dates.
 """
 
@@ -59,7 +59,7 @@ MAILBOX_USAGE_HEADER = (
     "Report Period",
 )
 
-# Only third-party fixtures show this column (reference section 1.2); offered so parsers meet an unknown one.
+# Only third-party fixtures show this column, not Microsoft's docs; offered so parsers meet an unknown one.
 EXTRA_COLUMN = "Recipient Type"
 
 PERIODS = {"D7": 7, "D30": 30, "D90": 90, "D180": 180}
@@ -284,7 +284,7 @@ def _make_user(tenant: SampleTenant, index: int, refresh: dt.date) -> SampleUser
 
 def conceal(tenant: SampleTenant, value: str, kind: str = "upn") -> str:
     """32 uppercase hex, stable per identity within a tenant, as the service shows when names are concealed."""
-    # The real hash input is unknown (reference section 2); any stable digest reproduces the shape.
+    # The service's real hash input is unknown; any stable digest reproduces the shape (32 hex digits).
     return hashlib.md5(f"{tenant.tenant_id}|{kind}|{value}".encode()).hexdigest().upper()
 
 
@@ -314,29 +314,42 @@ def _sub_seed(*parts: int) -> int:
     return value
 
 
-def _scaled(rng: random.Random, rate: float, days: float) -> int:
-    return max(0, int(round(rate * days * rng.uniform(0.6, 1.4))))
+def _scaled(rng: random.Random, rate: float, days: float, spread: tuple[float, float] = (0.6, 1.4)) -> int:
+    """About `rate` a day over `days`, times a random factor within `spread`."""
+    return max(0, int(round(rate * days * rng.uniform(*spread))))
 
 
 class _Layout:
-    """Column order and line ending of one report rendering."""
+    """Column order and line ending of one report rendering.
 
-    def __init__(self, header: tuple[str, ...], *, crlf: bool, reorder: bool, extra_columns: bool) -> None:
+    `reorder`: the documented and real column orders have differed; keep the first column, reverse the rest
+    (after the extra column is placed). `quoted`: the columns that can need quoting (None: all of them);
+    skipping the rest keeps 200k-row reports fast. Missing cells are empty.
+    """
+
+    def __init__(
+        self,
+        header: tuple[str, ...],
+        *,
+        crlf: bool,
+        extra_columns: bool,
+        reorder: bool = False,
+        quoted: frozenset[str] | None = None,
+    ) -> None:
         columns = list(header)
         if extra_columns:
             columns.insert(columns.index("Report Period"), EXTRA_COLUMN)
         if reorder:
-            # Documented and real column order have differed; keep the first column, reverse the rest.
             columns = columns[:1] + columns[:0:-1]
         self.columns = columns
         self.newline = "\r\n" if crlf else "\n"
+        self._quoting = [(name, quoted is None or name in quoted) for name in columns]
 
     def header_line(self) -> str:
         return ",".join(self.columns) + self.newline
 
     def line(self, cells: dict[str, str]) -> str:
-        # Only free-text columns can need quoting; skipping the rest keeps 200k-row reports fast.
-        return ",".join(_cell(cells[n]) if n in _TEXT_COLUMNS else cells[n] for n in self.columns) + self.newline
+        return ",".join(_cell(cells.get(n, "")) if q else cells.get(n, "") for n, q in self._quoting) + self.newline
 
 
 def _parse_period_or_date(period_or_date: str | dt.date) -> tuple[int | None, dt.date | None]:
@@ -368,12 +381,13 @@ def _identity(tenant: SampleTenant, user: SampleUser, concealed: bool) -> tuple[
     return conceal(tenant, user.upn), conceal(tenant, user.upn, "displayName")
 
 
-def _active_on(tenant: SampleTenant, user: SampleUser, day: dt.date) -> random.Random | None:
-    """Whether the user had mail activity on `day`; the returned PRNG then drives that day's counts."""
-    if user.is_deleted or user.last_activity is None or user.last_activity < day:
+def _active_on(last: dt.date | None, day: dt.date, seed: int, share: float) -> random.Random | None:
+    """Whether a user last active on `last` was active on `day` (on `share` of the earlier days); the PRNG
+    seeded with `seed` then drives that day's counts."""
+    if last is None or last < day:
         return None
-    day_rng = random.Random(_sub_seed(tenant.seed, user.index, day.toordinal()))
-    if user.last_activity == day or day_rng.random() < 0.7:
+    day_rng = random.Random(seed)
+    if last == day or day_rng.random() < share:
         return day_rng
     return None
 
@@ -395,7 +409,9 @@ def email_activity_csv(
     """
     period, day = _parse_period_or_date(period_or_date)
     concealed = tenant.concealed if concealed is None else concealed
-    layout = _Layout(EMAIL_ACTIVITY_HEADER, crlf=crlf, reorder=reorder, extra_columns=extra_columns)
+    layout = _Layout(
+        EMAIL_ACTIVITY_HEADER, crlf=crlf, reorder=reorder, extra_columns=extra_columns, quoted=_TEXT_COLUMNS
+    )
     refresh = tenant.report_refresh_date
 
     def lines() -> Iterator[str]:
@@ -416,7 +432,8 @@ def email_activity_csv(
                 EXTRA_COLUMN: "User",
             }
             if day is not None:
-                day_rng = _active_on(tenant, user, day)
+                last = None if user.is_deleted else user.last_activity
+                day_rng = _active_on(last, day, _sub_seed(tenant.seed, user.index, day.toordinal()), 0.7)
                 if day_rng is None:
                     continue
                 cells["Report Refresh Date"] = day.isoformat()
@@ -483,7 +500,9 @@ def mailbox_usage_csv(
     if period not in PERIODS:
         raise ValueError(f"expected D7/D30/D90/D180, got {period!r}")
     concealed = tenant.concealed if concealed is None else concealed
-    layout = _Layout(MAILBOX_USAGE_HEADER, crlf=crlf, reorder=reorder, extra_columns=extra_columns)
+    layout = _Layout(
+        MAILBOX_USAGE_HEADER, crlf=crlf, reorder=reorder, extra_columns=extra_columns, quoted=_TEXT_COLUMNS
+    )
     refresh = tenant.report_refresh_date
 
     def lines() -> Iterator[str]:

@@ -1,12 +1,12 @@
 """CSV generators for the Teams, Skype for Business, OneDrive and SharePoint usage reports.
 
-Same users as the Exchange reports (user i of a tenant, recomputed from the seed), headers verbatim from the
-Graph API reference (graph-api.md section 1.2), concealment as in section 2:
+Same users as the Exchange reports (user i of a tenant, recomputed from the seed), headers verbatim from
+Microsoft Graph's report documentation and real captures, concealed as the service conceals (hashed names):
 - Teams user activity in the *captured* column order by default, the documented order with `reorder`;
   Yes/No flags, ISO 8601 durations (`PT1H2M3S`), `User Id` becomes the zero GUID when concealed.
 - Teams device usage keeps the real header's double space (`Used  Chrome OS`).
-- Skype for Business Online is retired: every user has a row of zero/blank activity (the reference's
-  synthesized row), and a day form has no active user.
+- Skype for Business Online is retired: every user has a row of zero/blank activity (what the
+  service still returns), and a day form has no active user.
 - OneDrive: one personal site per user, `https://<tenant>-my.sharepoint.com/personal/<upn with . and @ as _>`.
 - SharePoint: a few dozen sites with GUID Site Ids, the tenant-wide pooled Storage Allocated on every row;
   concealed: zero Site Id, blank Site URL, 32-hex owners.
@@ -15,6 +15,7 @@ Graph API reference (graph-api.md section 1.2), concealment as in section 2:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import random
 import re
@@ -26,12 +27,17 @@ from .tenants import (
     PERIODS,
     SampleTenant,
     SampleUser,
+    _active_on,
     _bool,
     _chunks,
     _day,
+    _Layout,
     _parse_period_or_date,
     _sub_seed,
     conceal,
+)
+from .tenants import (
+    _scaled as _scaled_by,
 )
 
 TEAMS_USER_ACTIVITY = "getTeamsUserActivityUserDetail"
@@ -145,27 +151,6 @@ _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 _WORKLOADS = {"teams": (11, 0.85), "skype": (12, 0.0), "onedrive": (13, 0.8), "sharepoint": (14, 0.7)}
 
 
-def _cell(value: str) -> str:
-    if _NEEDS_QUOTES.search(value):
-        return '"' + value.replace('"', '""') + '"'
-    return value
-
-
-class _Layout:
-    def __init__(self, header: tuple[str, ...], *, crlf: bool, extra_columns: bool) -> None:
-        columns = list(header)
-        if extra_columns:
-            columns.insert(columns.index("Report Period"), EXTRA_COLUMN)
-        self.columns = columns
-        self.newline = "\r\n" if crlf else "\n"
-
-    def header_line(self) -> str:
-        return ",".join(self.columns) + self.newline
-
-    def line(self, cells: dict[str, str]) -> str:
-        return ",".join(_cell(cells.get(n, "")) for n in self.columns) + self.newline
-
-
 def _layout(function: str, *, crlf: bool, reorder: bool, extra_columns: bool) -> _Layout:
     header = HEADERS[function]
     if reorder:
@@ -191,18 +176,8 @@ def workload_last_activity(tenant: SampleTenant, user: SampleUser, workload: str
     return max(user.created_date, user.last_activity - dt.timedelta(days=int(rng.expovariate(1 / 3))))
 
 
-def _active_on(tenant: SampleTenant, user: SampleUser, workload: str, day: dt.date) -> random.Random | None:
-    last = workload_last_activity(tenant, user, workload)
-    if last is None or last < day:
-        return None
-    rng = _rng(tenant, user, _WORKLOADS[workload][0], day.toordinal())
-    if last == day or rng.random() < 0.6:
-        return rng
-    return None
-
-
-def _scaled(rng: random.Random, rate: float, days: float) -> int:
-    return max(0, int(round(rate * days * rng.uniform(0.5, 1.5))))
+# Workload counts spread wider than the mail counts.
+_scaled = functools.partial(_scaled_by, spread=(0.5, 1.5))
 
 
 def iso_duration(seconds: int) -> str:
@@ -233,10 +208,6 @@ def onedrive_url(tenant: SampleTenant, upn: str) -> str:
     return f"https://{initial_name(tenant)}-my.sharepoint.com/personal/{re.sub(r'[.@]', '_', upn)}"
 
 
-def _window(tenant: SampleTenant, period_or_date: str | dt.date) -> tuple[int | None, dt.date | None]:
-    return _parse_period_or_date(period_or_date)
-
-
 def _user_report(
     function: str,
     workload: str,
@@ -252,7 +223,7 @@ def _user_report(
     include_inactive: bool = True,
 ) -> Iterator[str]:
     """One row per user (period form) or per user active that day (date form); `fill` adds the counts."""
-    period, day = _window(tenant, period_or_date)
+    period, day = _parse_period_or_date(period_or_date)
     concealed = tenant.concealed if concealed is None else concealed
     layout = _layout(function, crlf=crlf, reorder=reorder, extra_columns=extra_columns)
     refresh = tenant.report_refresh_date
@@ -274,7 +245,7 @@ def _user_report(
             }
             last = workload_last_activity(tenant, user, workload)
             if day is not None:
-                rng = _active_on(tenant, user, workload, day)
+                rng = _active_on(last, day, _sub_seed(tenant.seed, user.index, salt, day.toordinal()), 0.6)
                 if rng is None:
                     continue
                 cells.update({"Report Refresh Date": day.isoformat(), "Last Activity Date": day.isoformat()})
@@ -517,7 +488,7 @@ def sharepoint_site_usage_csv(
     concealed: bool | None = None,
     header_only: bool = False,
 ) -> Iterator[str]:
-    period, day = _window(tenant, period_or_date)
+    period, day = _parse_period_or_date(period_or_date)
     concealed = tenant.concealed if concealed is None else concealed
     layout = _layout(SHAREPOINT_SITE_USAGE, crlf=crlf, reorder=reorder, extra_columns=extra_columns)
     refresh = tenant.report_refresh_date
