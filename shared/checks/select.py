@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from shared.settings import parse_bool
+
 
 def as_bool(value: object) -> bool:
     """A stored JSON boolean: True/False, or 'true'/'false'/'1'/'0' text."""
     if isinstance(value, bool):
         return value
-    return str(value or "").strip().lower() in ("true", "1", "yes")
+    return parse_bool(str(value or "")) is True
 
 
 def keep(mode: object, settings, row: dict, column: str | None = None) -> bool:  # noqa: ANN001

@@ -60,7 +60,6 @@ from shared.store.snapshots import SnapshotWriter
 log = logging.getLogger("o365mon.collector")
 
 SCHEDULES = ("reports", "health")
-DEFAULT_DEADLINE_S = 600.0
 SUSPECT_MIN_DROP = 10
 SUSPECT_DROP_RATIO = 0.5
 SUSPECT_CONFIRM_TOLERANCE = 0.05
@@ -340,10 +339,7 @@ def _storage_reason(exc: BaseException) -> str:
 
 
 def _deadline_s() -> float:
-    try:
-        return float(settings.get("COLLECT_TENANT_DEADLINE_S", str(DEFAULT_DEADLINE_S)) or DEFAULT_DEADLINE_S)
-    except ValueError:
-        return DEFAULT_DEADLINE_S
+    return settings.number("COLLECT_TENANT_DEADLINE_S")
 
 
 async def _collect_one(
@@ -485,7 +481,7 @@ async def collect_all(
             selected = [t for t in tenants.list_all() if t.enabled]
     except AzureError as exc:
         raise CollectionError(f"cannot list the tenants: {_storage_reason(exc)}") from None
-    limit = asyncio.Semaphore(concurrency or int(settings.get("COLLECT_CONCURRENCY", "4") or 4))
+    limit = asyncio.Semaphore(concurrency or settings.integer("COLLECT_CONCURRENCY"))
     graph_settings = GraphSettings.from_env()
 
     async def one(t: tenants.Tenant) -> runs.RunRecord:

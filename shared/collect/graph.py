@@ -36,7 +36,6 @@ from shared import settings as app_settings
 from shared.collect.credentials import AppCredentials
 from shared.settings import GraphSettings
 
-DEFAULT_MAX_PAGES = 1000
 # httpx limits per request; a report download of 100,000 users streams for a few seconds only.
 READ_TIMEOUT_S = 60.0
 CONNECT_TIMEOUT_S = 10.0
@@ -248,7 +247,7 @@ class GraphSession:
         self.tenant_id = tenant_id
         self.graph_endpoint = settings.graph_endpoint
         self.stats = RequestStats()
-        self.max_pages = int(app_settings.get("COLLECT_MAX_PAGES", str(DEFAULT_MAX_PAGES)) or DEFAULT_MAX_PAGES)
+        self.max_pages = app_settings.integer("COLLECT_MAX_PAGES")
         authority = settings.login_endpoint
         self.consent_url = f"{authority}/{tenant_id}/adminconsent?client_id={credentials.client_id}"
         _SAFE_HOSTS.update(h.lower() for h in (urlparse(authority).netloc, urlparse(self.graph_endpoint).netloc))

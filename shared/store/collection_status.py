@@ -56,10 +56,7 @@ def _interrupted(s: dict) -> dict:
     writes) will never finish: the host stopped that run, or its process died."""
     if s.get("LastStatus") != "running":
         return s
-    try:
-        limit = float(settings.get("COLLECT_TENANT_DEADLINE_S", "600") or 600)
-    except ValueError:
-        limit = 600.0
+    limit = settings.number("COLLECT_TENANT_DEADLINE_S")
     started = clock.parse_iso(str(s.get("LastAttempt", "")))
     if started is None or (clock.now() - started).total_seconds() <= limit + 60:
         return {**s, "LastError": ""}

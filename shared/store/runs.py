@@ -161,7 +161,7 @@ def save(run: RunRecord) -> None:
     for r in run.reports:
         if not r.finished:
             save_outcome(run.tenant_id, r)
-    prune(run.tenant_id, float(settings.get("RUNS_RETENTION_DAYS", "30") or 30))
+    prune(run.tenant_id, settings.number("RUNS_RETENTION_DAYS"))
 
 
 def recent(tenant_id: str, limit: int = 20) -> list[dict]:
