@@ -22,7 +22,7 @@ def rows_for(tenant_id: str) -> list[list]:
     where = "PartitionKey eq @t"
     params = {"t": tenant_id}
     status = {e["RowKey"]: e for e in storage.table(runs.STATUS).query_entities(where, parameters=params)}
-    pointers = {
+    pointers: dict[str, dict] = {
         e["RowKey"]: e
         for e in storage.table(snapshots.POINTERS).query_entities(
             where, parameters=params, select=["RowKey", "RefreshDate", "CollectedAt", "Rows", "Concealed"]
