@@ -32,9 +32,7 @@ class Limits:
 
     @classmethod
     def from_settings(cls) -> Limits:
-        return cls(
-            settings.number("CHECK_REGEX_BUDGET_MS"), settings.number("CHECK_DEADLINE_S")
-        )
+        return cls(settings.number("CHECK_REGEX_BUDGET_MS"), settings.number("CHECK_DEADLINE_S"))
 
     def over_budget(self, option: str) -> CheckError:
         """The error naming the pattern that used most of the budget (not the one that happened to be next)."""
