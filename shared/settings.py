@@ -14,42 +14,88 @@ DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com"
 DEFAULT_LOGIN_ENDPOINT = "https://login.microsoftonline.com"
 DEFAULT_COLLECT_SCHEDULE = "0 0 */6 * * *"
 
-# Every app setting the code reads, with its meaning (the README's configuration table is built from it).
-SETTINGS: dict[str, str] = {
-    "AzureWebJobsStorage": "Storage connection string (Azurite locally); or use the identity-based settings",
-    "AzureWebJobsStorage__tableServiceUri": "Identity-based storage: table endpoint (DefaultAzureCredential)",
-    "AzureWebJobsStorage__queueServiceUri": "Identity-based storage: queue endpoint",
-    "AzureWebJobsStorage__blobServiceUri": "Identity-based storage: blob endpoint",
-    "AzureWebJobsStorage__clientId": "Identity-based storage: client id of the user-assigned managed identity",
-    "GRAPH_ENDPOINT": f"Microsoft Graph base URL (default {DEFAULT_GRAPH_ENDPOINT}; national clouds, simulator)",
-    "LOGIN_ENDPOINT": f"Entra ID authority (default {DEFAULT_LOGIN_ENDPOINT}); must be https",
-    "O365_CA_BUNDLE": "Optional CA file trusted for the login and Graph endpoints (the simulator's CA)",
-    "O365_CLIENT_ID": "Application (client) id of the app registration used for every tenant",
-    "O365_CLIENT_SECRET": "Its client secret (a Key Vault reference in Azure)",
-    "O365_CLIENT_CERTIFICATE_PATH": "Or a PEM file with its certificate and private key",
-    "O365_CLIENT_CERTIFICATE": "Or that PEM itself (a Key Vault reference in Azure, where no file can be mounted)",
-    "O365_TENANT_ID": "Single-tenant shortcut: monitor this tenant without a Tenants table entry",
-    "COLLECT_SCHEDULE": f"NCRONTAB schedule of the report collection (default '{DEFAULT_COLLECT_SCHEDULE}')",
-    "COLLECT_CONCURRENCY": "Tenants collected at once (default 4)",
-    "COLLECT_TENANT_DEADLINE_S": "Seconds one tenant's collection may take; its remaining datasets are then skipped "
-    "(default 600)",
-    "COLLECT_MAX_PAGES": "Most pages read from one JSON collection before it fails as endless (default 1000)",
-    "RUNS_RETENTION_DAYS": "Days of collection-run records kept per tenant (default 30)",
-    "HEALTH_SCHEDULE": "NCRONTAB schedule of the service health collection (default '0 */5 * * * *')",
-    "SYNC_SCHEDULE": "NCRONTAB schedule of the directory sync and contact matching (default '0 0 */6 * * *')",
-    "SYNC_INCLUDE_GUESTS": "Match and create guest users (#EXT#, userType Guest) as contacts (default false)",
-    "SYNC_ONLY_ENABLED": "Create contacts only for enabled accounts (default true)",
-    "SYNC_ONLY_LICENSED": "Create contacts only for licensed users (default true)",
-    "MATCH_SUGGESTION_CUTOFF": "Minimum rapidfuzz WRatio score (0-100) of an organization suggestion (default 80)",
-    "MATCH_LOCK_SECONDS": "Expiry of the per-tenant matching lock, renewed while a run progresses (default 300)",
-    "MATCH_LOCK_WAIT": "Seconds a match waits for another run of the same tenant before retrying later (default 60)",
-    "ITGLUE_API_URL": "IT Glue API base URL of the account's region (default https://api.itglue.com; or EU, AU)",
-    "ITGLUE_API_KEY": "IT Glue API key, sent only as the x-api-key header (a Key Vault reference in Azure)",
+
+@dataclass(frozen=True)
+class Setting:
+    """One app setting: its meaning (the README's configuration table) and, for the settings the code reads as a
+    number or a flag, the default that also gives its type."""
+
+    meaning: str
+    default: float | bool | None = None
+
+
+# Every app setting the code reads (the README's configuration table lists each of them).
+SETTINGS: dict[str, Setting] = {
+    "AzureWebJobsStorage": Setting("Storage connection string (Azurite locally); or use the identity-based settings"),
+    "AzureWebJobsStorage__tableServiceUri": Setting("Identity-based storage: table endpoint (DefaultAzureCredential)"),
+    "AzureWebJobsStorage__queueServiceUri": Setting("Identity-based storage: queue endpoint"),
+    "AzureWebJobsStorage__blobServiceUri": Setting("Identity-based storage: blob endpoint"),
+    "AzureWebJobsStorage__clientId": Setting("Identity-based storage: client id of the user-assigned managed identity"),
+    "GRAPH_ENDPOINT": Setting(
+        f"Microsoft Graph base URL (default {DEFAULT_GRAPH_ENDPOINT}; national clouds, simulator)"
+    ),
+    "LOGIN_ENDPOINT": Setting(f"Entra ID authority (default {DEFAULT_LOGIN_ENDPOINT}); must be https"),
+    "O365_CA_BUNDLE": Setting("Optional CA file trusted for the login and Graph endpoints (the simulator's CA)"),
+    "O365_CLIENT_ID": Setting("Application (client) id of the app registration used for every tenant"),
+    "O365_CLIENT_SECRET": Setting("Its client secret (a Key Vault reference in Azure)"),
+    "O365_CLIENT_CERTIFICATE_PATH": Setting("Or a PEM file with its certificate and private key"),
+    "O365_CLIENT_CERTIFICATE": Setting(
+        "Or that PEM itself (a Key Vault reference in Azure, where no file can be mounted)"
+    ),
+    "O365_TENANT_ID": Setting("Single-tenant shortcut: monitor this tenant without a Tenants table entry"),
+    "COLLECT_SCHEDULE": Setting(f"NCRONTAB schedule of the report collection (default '{DEFAULT_COLLECT_SCHEDULE}')"),
+    "COLLECT_CONCURRENCY": Setting("Tenants collected at once (default 4)", 4),
+    "COLLECT_TENANT_DEADLINE_S": Setting(
+        "Seconds one tenant's collection may take; its remaining datasets are then skipped (default 600)", 600.0
+    ),
+    "COLLECT_MAX_PAGES": Setting(
+        "Most pages read from one JSON collection before it fails as endless (default 1000)", 1000
+    ),
+    "RUNS_RETENTION_DAYS": Setting("Days of collection-run records kept per tenant (default 30)", 30.0),
+    "HEALTH_SCHEDULE": Setting("NCRONTAB schedule of the service health collection (default '0 */5 * * * *')"),
+    "SYNC_SCHEDULE": Setting("NCRONTAB schedule of the directory sync and contact matching (default '0 0 */6 * * *')"),
+    "SYNC_INCLUDE_GUESTS": Setting(
+        "Match and create guest users (#EXT#, userType Guest) as contacts (default false)", False
+    ),
+    "SYNC_ONLY_ENABLED": Setting("Create contacts only for enabled accounts (default true)", True),
+    "SYNC_ONLY_LICENSED": Setting("Create contacts only for licensed users (default true)", True),
+    "MATCH_SUGGESTION_CUTOFF": Setting(
+        "Minimum rapidfuzz WRatio score (0-100) of an organization suggestion (default 80)", 80.0
+    ),
+    "MATCH_LOCK_SECONDS": Setting(
+        "Expiry of the per-tenant matching lock, renewed while a run progresses (default 300)", 300.0
+    ),
+    "MATCH_LOCK_WAIT": Setting(
+        "Seconds a match waits for another run of the same tenant before retrying later (default 60)", 60.0
+    ),
+    "ITGLUE_API_URL": Setting(
+        "IT Glue API base URL of the account's region (default https://api.itglue.com; or EU, AU)"
+    ),
+    "ITGLUE_API_KEY": Setting("IT Glue API key, sent only as the x-api-key header (a Key Vault reference in Azure)"),
     # Check engine limits (shared/checks/limits.py).
-    "CHECK_REGEX_BUDGET_MS": "Milliseconds a check's user patterns may spend in slow matches (over 1 ms each) "
-    "before it answers UNKNOWN (default 250)",
-    "CHECK_DEADLINE_S": "Seconds a check may run before it answers UNKNOWN instead of holding a worker (default 10)",
+    "CHECK_REGEX_BUDGET_MS": Setting(
+        "Milliseconds a check's user patterns may spend in slow matches (over 1 ms each) "
+        "before it answers UNKNOWN (default 250)",
+        250.0,
+    ),
+    # Above the heaviest legitimate check (every quota of 100,000 mailboxes: ~2 s, 5 s on a loaded host), below
+    # check_o365's 15 s --http-timeout so the reason reaches the poller.
+    "CHECK_DEADLINE_S": Setting(
+        "Seconds a check may run before it answers UNKNOWN instead of holding a worker (default 10)", 10.0
+    ),
 }
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def parse_bool(text: str) -> bool | None:
+    """True for 1/true/yes/on, False for 0/false/no/off (any case, blanks around), None for anything else.
+
+    The one truth table of app settings and check flags; each caller decides what None means (a setting keeps
+    its default, a check flag given with any other value is on)."""
+    word = text.strip().lower()
+    return True if word in _TRUE else False if word in _FALSE else None
 
 
 def load_local_settings(path: Path | None = None) -> Path | None:
@@ -66,6 +112,40 @@ def load_local_settings(path: Path | None = None) -> Path | None:
 
 def get(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
+
+
+def _default(name: str, kind: type | tuple[type, ...]) -> float | bool:
+    value = SETTINGS[name].default
+    if value is None or not isinstance(value, kind):
+        raise TypeError(f"{name} has no default of that type in SETTINGS")
+    return value
+
+
+def number(name: str) -> float:
+    """A numeric setting; unset, unreadable, negative or NaN gives its default from SETTINGS."""
+    default = float(_default(name, (float, int)))
+    try:
+        value = float(get(name) or default)
+    except ValueError:
+        return default
+    return value if value >= 0 and value == value else default
+
+
+def integer(name: str) -> int:
+    """A whole-number setting; unset, unreadable or negative gives its default from SETTINGS."""
+    default = int(_default(name, int))
+    try:
+        value = int(get(name) or default)
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
+def flag(name: str) -> bool:
+    """A yes/no setting (see parse_bool); unset or unreadable gives its default from SETTINGS."""
+    default = bool(_default(name, bool))
+    value = parse_bool(get(name))
+    return default if value is None else value
 
 
 @dataclass(frozen=True)

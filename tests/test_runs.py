@@ -11,7 +11,7 @@ def test_old_run_records_are_pruned_and_recent_ones_kept(storage_env, tenant_id,
     table = storage.table(runs.RUNS)
     day = 86400 * 10**9
     for age_days in (45, 31, 2):
-        key = runs._row_key(time.time_ns() - age_days * day)
+        key = storage.newest_first_key(time.time_ns() - age_days * day)
         table.upsert_entity({"PartitionKey": tenant_id, "RowKey": key, "Started": f"{age_days} days ago"})
     monkeypatch.setenv("RUNS_RETENTION_DAYS", "30")
     run = runs.RunRecord(tenant_id=tenant_id)

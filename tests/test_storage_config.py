@@ -34,3 +34,40 @@ def test_missing_storage_settings_say_which(monkeypatch: pytest.MonkeyPatch) -> 
     storage.reset_caches()
     with pytest.raises(storage.StorageConfigError, match="AzureWebJobsStorage__tableServiceUri"):
         storage.table_service()
+
+
+def test_each_typed_setting_states_its_default_in_its_meaning() -> None:
+    from shared.settings import SETTINGS
+
+    def shown(value: float | bool) -> str:
+        return str(value).lower() if isinstance(value, bool) else f"{value:g}"
+
+    typed = {name: s for name, s in SETTINGS.items() if s.default is not None}
+    assert len(typed) == 12
+    assert [n for n, s in typed.items() if f"(default {shown(s.default)})" not in s.meaning] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1", True), (" Yes ", True), ("on", True), ("TRUE", True), ("0", False), ("off", False), ("No", False),
+     ("false", False), ("", None), ("maybe", None)],
+)  # fmt: skip
+def test_one_truth_table_for_settings_and_check_flags(text: str, expected: bool | None) -> None:
+    from shared.settings import parse_bool
+
+    assert parse_bool(text) is expected
+
+
+def test_typed_settings_fall_back_to_their_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared import settings
+
+    monkeypatch.setenv("COLLECT_CONCURRENCY", "many")
+    monkeypatch.setenv("RUNS_RETENTION_DAYS", "-3")
+    monkeypatch.setenv("MATCH_LOCK_WAIT", "0")
+    monkeypatch.setenv("SYNC_ONLY_ENABLED", "perhaps")
+    monkeypatch.setenv("SYNC_INCLUDE_GUESTS", " yes ")
+    assert settings.integer("COLLECT_CONCURRENCY") == 4
+    assert settings.number("RUNS_RETENTION_DAYS") == 30.0
+    assert settings.number("MATCH_LOCK_WAIT") == 0.0
+    assert settings.flag("SYNC_ONLY_ENABLED") is True
+    assert settings.flag("SYNC_INCLUDE_GUESTS") is True

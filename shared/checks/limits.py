@@ -19,18 +19,7 @@ from shared import settings
 
 from .result import CheckError
 
-DEFAULT_REGEX_BUDGET_MS = 250
-DEFAULT_DEADLINE_S = 10.0  # above the heaviest legitimate check (every quota of 100,000 mailboxes: ~2 s,
-# 5 s on a loaded host), below check_o365's 15 s --http-timeout so the reason reaches the poller
 EVERY = 256  # rows or instances between two looks at the clock
-
-
-def _number(name: str, default: float) -> float:
-    try:
-        value = float(settings.get(name) or default)
-    except ValueError:
-        return default
-    return value if value >= 0 and value == value else default
 
 
 class Limits:
@@ -43,9 +32,7 @@ class Limits:
 
     @classmethod
     def from_settings(cls) -> Limits:
-        return cls(
-            _number("CHECK_REGEX_BUDGET_MS", DEFAULT_REGEX_BUDGET_MS), _number("CHECK_DEADLINE_S", DEFAULT_DEADLINE_S)
-        )
+        return cls(settings.number("CHECK_REGEX_BUDGET_MS"), settings.number("CHECK_DEADLINE_S"))
 
     def over_budget(self, option: str) -> CheckError:
         """The error naming the pattern that used most of the budget (not the one that happened to be next)."""

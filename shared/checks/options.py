@@ -12,6 +12,8 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from shared.settings import parse_bool
+
 from .echo import echo
 from .expressions import Expression, parse_expression
 from .perlre import BoundedPattern, compile_perl
@@ -68,7 +70,6 @@ CONNECTION_OPTIONS = frozenset(
         "memexpiration",
     }
 )
-_OFF = {"0", "false", "no", "off"}
 LEVELS = ("unknown", "warning", "critical")
 UNITS = ("%", "count")
 MAX_FLOAT_PRECISION = 20
@@ -128,7 +129,7 @@ def query_options(url: str, params: Mapping[str, str]) -> dict[str, str]:
 
 
 def _flag(options: dict[str, str], name: str) -> bool:
-    return name in options and str(options[name]).strip().lower() not in _OFF
+    return name in options and parse_bool(str(options[name])) is not False
 
 
 def _regex(options: dict[str, str], name: str) -> BoundedPattern | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from shared.settings import parse_bool
+
 if TYPE_CHECKING:
     from .options import CheckOptions
 
@@ -12,7 +14,7 @@ def as_bool(value: object) -> bool:
     """A stored JSON boolean: True/False, or 'true'/'false'/'1'/'0' text."""
     if isinstance(value, bool):
         return value
-    return str(value or "").strip().lower() in ("true", "1", "yes")
+    return parse_bool(str(value or "")) is True
 
 
 def keep(mode: object, options: CheckOptions, row: dict, column: str | None = None) -> bool:

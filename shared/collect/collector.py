@@ -2,11 +2,11 @@
 
 CSV reports are fetched the way Centreon fetches them (D7, then `date=<Report Refresh Date>` for the daily
 form), but once per collection instead of once per check. JSON collections (service health, licences, app
-credentials, organization, report settings) are read through the SDK's typed builders, every page, and
-flattened into rows with exactly the catalog's columns:
+credentials, organization, report settings) are read as Graph's raw JSON (GraphSession follows every
+nextLink) and flattened into rows with exactly the catalog's columns; values stay as Graph sends them, enum
+spelling included (camelCase, and a value newer than this code is stored as sent), as Centreon prints them:
 - service_health: one row per (service, issue); a service without issues has one row whose text issue
-  columns are "" and whose `is_resolved` is None. Enums are Graph's camelCase spelling; an enum value the SDK
-  does not know (it parses it as None) is stored as "unknownFutureValue".
+  columns are "" and whose `is_resolved` is None.
 - subscriptions: one row per SKU; `capability_status` as Graph spells it (e.g. "Enabled").
 - app_credentials: one row per password ("password") and certificate ("key") credential of every app.
 - organization: one row; `directory_used`/`directory_total` from beta `directorySizeQuota` (None if absent),
@@ -54,13 +54,12 @@ from shared.collect.catalog import DATASETS, Dataset
 from shared.collect.csv_stream import CONCEALED, ParsedReport, ReportFormatError
 from shared.collect.graph import GraphFailure, GraphSession, describe_error, redact
 from shared.settings import GraphSettings
-from shared.store import runs, snapshots, tenants
+from shared.store import runs, snapshots, storage, tenants
 from shared.store.snapshots import SnapshotWriter
 
 log = logging.getLogger("o365mon.collector")
 
 SCHEDULES = ("reports", "health")
-DEFAULT_DEADLINE_S = 600.0
 SUSPECT_MIN_DROP = 10
 SUSPECT_DROP_RATIO = 0.5
 SUSPECT_CONFIRM_TOLERANCE = 0.05
@@ -101,6 +100,15 @@ def datasets(schedule: str = "reports") -> tuple[str, ...]:
 COLLECTED = datasets("reports")
 
 
+def _fed(rows: Iterable[list], accumulators: list) -> Iterator[list]:
+    """The rows unchanged, each added on its way to every summary accumulator (the summaries unfiltered checks
+    read are computed while the rows stream into the snapshot)."""
+    for row in rows:
+        for acc in accumulators:
+            acc.add(row)
+        yield row
+
+
 def _ingest(report: Dataset, tenant_id: str, d7: IO[bytes], outcome: runs.ReportOutcome) -> tuple:
     """Parse the D7 body and start the snapshot; returns what the daily part needs."""
     parsed = ParsedReport(report, d7)
@@ -110,10 +118,8 @@ def _ingest(report: Dataset, tenant_id: str, d7: IO[bytes], outcome: runs.Report
     writer = SnapshotWriter(tenant_id, report.key, parsed.columns)
     accumulators = summary_accumulators(report.key, parsed.columns, refresh)
     try:
-        for row in itertools.chain([first] if first is not None else [], rows):
+        for row in _fed(itertools.chain([first] if first is not None else [], rows), accumulators):
             writer.add(row)
-            for acc in accumulators:
-                acc.add(row)
     except Exception:
         writer.abort()
         raise
@@ -123,10 +129,8 @@ def _ingest(report: Dataset, tenant_id: str, d7: IO[bytes], outcome: runs.Report
 
 def _ingest_daily(report: Dataset, body: IO[bytes], writer: SnapshotWriter, accumulators: list) -> tuple:
     parsed = ParsedReport(report, body)
-    for row in parsed:
+    for row in _fed(parsed, accumulators):
         writer.add(row)
-        for acc in accumulators:
-            acc.add(row)
     return parsed.concealed, parsed.row_count
 
 
@@ -291,15 +295,8 @@ def store_rows(
     JSON datasets have no report date: the pointer's CollectedAt says when they were read."""
     columns = list(report.columns)
     accumulators = summary_accumulators(report.key, columns, refresh_date)
-
-    def fed() -> Iterator[list]:
-        for row in rows:
-            for acc in accumulators:
-                acc.add(row)
-            yield row
-
     return snapshots.write(
-        tenant_id, report.key, columns, fed(),
+        tenant_id, report.key, columns, _fed(rows, accumulators),
         summaries=lambda: {acc.mode_key: acc.result() for acc in accumulators},
         refresh_date=refresh_date, concealed=concealed,
     )  # fmt: skip
@@ -340,10 +337,7 @@ def _storage_reason(exc: BaseException) -> str:
 
 
 def _deadline_s() -> float:
-    try:
-        return float(settings.get("COLLECT_TENANT_DEADLINE_S", str(DEFAULT_DEADLINE_S)) or DEFAULT_DEADLINE_S)
-    except ValueError:
-        return DEFAULT_DEADLINE_S
+    return settings.number("COLLECT_TENANT_DEADLINE_S")
 
 
 async def _collect_one(
@@ -463,7 +457,7 @@ async def _collect_datasets(
 
 
 def _progress(run: runs.RunRecord, outcome: runs.ReportOutcome) -> None:
-    outcome.finished = runs.now_iso()
+    outcome.finished = storage.now_iso()
     try:
         runs.save_outcome(run.tenant_id, outcome)
     except BaseException:
@@ -485,7 +479,7 @@ async def collect_all(
             selected = [t for t in tenants.list_all() if t.enabled]
     except AzureError as exc:
         raise CollectionError(f"cannot list the tenants: {_storage_reason(exc)}") from None
-    limit = asyncio.Semaphore(concurrency or int(settings.get("COLLECT_CONCURRENCY", "4") or 4))
+    limit = asyncio.Semaphore(concurrency or settings.integer("COLLECT_CONCURRENCY"))
     graph_settings = GraphSettings.from_env()
 
     async def one(t: tenants.Tenant) -> runs.RunRecord:

@@ -15,12 +15,13 @@ import re
 import ssl
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import urlparse
 
 import httpx
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity.aio import CertificateCredential, ClientSecretCredential
 from kiota_abstractions.method import Method
@@ -28,6 +29,7 @@ from kiota_abstractions.request_information import RequestInformation
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
+from kiota_http.httpx_request_adapter import HttpxRequestAdapter
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph_core import GraphClientFactory
@@ -36,7 +38,6 @@ from shared import settings as app_settings
 from shared.collect.credentials import AppCredentials
 from shared.settings import GraphSettings
 
-DEFAULT_MAX_PAGES = 1000
 # httpx limits per request; a report download of 100,000 users streams for a few seconds only.
 READ_TIMEOUT_S = 60.0
 CONNECT_TIMEOUT_S = 10.0
@@ -109,7 +110,7 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _http_error(status: int, code: str, message: str) -> str:
+def _http_error(status: int | None, code: str | None, message: str | None) -> str:
     text = f"Graph returned HTTP {status} {code}: {message}".rstrip(": ")
     if status == 429:
         return f"throttled: {text} (still 429 after the SDK's retries)"
@@ -174,7 +175,7 @@ _CONSENT_CODES = ("AADSTS65001", "AADSTS7000229")
 
 def _request_url(exc: BaseException) -> str:
     try:
-        return safe_url(exc.request.url)  # type: ignore[attr-defined]
+        return safe_url(exc.request.url)  # type: ignore[attr-defined]  # not every error has one: caught below
     except (AttributeError, RuntimeError):
         return "Graph"
 
@@ -194,9 +195,9 @@ def describe_error(exc: BaseException, consent_url: str = "") -> str:
             )
         return f"authentication failed: {redact(text)}"
     if isinstance(exc, ODataError):
-        code = exc.error.code if exc.error else "?"
-        message = exc.error.message if exc.error else ""
-        return _http_error(exc.response_status_code, code, message)
+        return _http_error(
+            exc.response_status_code, exc.error.code if exc.error else "?", exc.error.message if exc.error else ""
+        )
     if isinstance(exc, httpx.TimeoutException):
         kind = type(exc).__name__
         limit = CONNECT_TIMEOUT_S if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) else READ_TIMEOUT_S
@@ -238,7 +239,7 @@ class _RenewableCredential:
 
 
 def _spool() -> IO[bytes]:
-    return tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - handed to the caller
+    return tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # handed to the caller, who closes it
 
 
 class GraphSession:
@@ -248,7 +249,7 @@ class GraphSession:
         self.tenant_id = tenant_id
         self.graph_endpoint = settings.graph_endpoint
         self.stats = RequestStats()
-        self.max_pages = int(app_settings.get("COLLECT_MAX_PAGES", str(DEFAULT_MAX_PAGES)) or DEFAULT_MAX_PAGES)
+        self.max_pages = app_settings.integer("COLLECT_MAX_PAGES")
         authority = settings.login_endpoint
         self.consent_url = f"{authority}/{tenant_id}/adminconsent?client_id={credentials.client_id}"
         _SAFE_HOSTS.update(h.lower() for h in (urlparse(authority).netloc, urlparse(self.graph_endpoint).netloc))
@@ -279,7 +280,9 @@ class GraphSession:
                 transport=transport, timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
             )
         )
-        auth = AzureIdentityAuthenticationProvider(self._credential, scopes=[f"{settings.graph_endpoint}/.default"])
+        # Duck-typed: it has the get_token/close that the provider calls, not the whole AsyncTokenCredential protocol.
+        token_credential = cast(AsyncTokenCredential, self._credential)
+        auth = AzureIdentityAuthenticationProvider(token_credential, scopes=[f"{settings.graph_endpoint}/.default"])
         adapter = GraphRequestAdapter(auth, client=http_client)
         adapter.base_url = f"{settings.graph_endpoint}/v1.0"
         self._auth = auth
@@ -332,7 +335,8 @@ class GraphSession:
 
     async def _send_report_request(self, builder: Any) -> httpx.Response:
         info = builder.to_get_request_information()
-        adapter = self.client.request_adapter
+        # The client's adapter is kiota's httpx adapter, typed as the abstract RequestAdapter.
+        adapter = cast(HttpxRequestAdapter, self.client.request_adapter)
         adapter.set_base_url_for_request_information(info)
         await self._auth.authenticate_request(info)
         span = adapter.start_tracing_span(info, "report_download")
@@ -379,57 +383,31 @@ class GraphSession:
     def describe(self, exc: BaseException) -> str:
         return describe_error(exc, self.consent_url)
 
-    # -- directory (contact sync, issue 4): plain dicts so callers never see SDK models ------------------
+    # -- directory (contact sync): Graph's JSON as sent; shared/directory/model.py reshapes it, once ---------
     USER_SELECT = (
         "id", "givenName", "surname", "displayName", "userPrincipalName", "mail", "proxyAddresses", "otherMails",
         "jobTitle", "mobilePhone", "businessPhones", "accountEnabled", "userType", "assignedLicenses",
     )  # fmt: skip
 
     async def directory_organization(self) -> dict:
-        """`GET /organization`: id, display name and verified domains (name, isDefault, isInitial)."""
+        """`GET /organization`: the tenant's organization (id, display name, verified domains), {} if none."""
         orgs = await self._all_pages("organization", "v1.0/organization")
-        if not orgs:
-            return {}
-        org = orgs[0]
-        domains = [
-            {"name": d.get("name") or "", "isDefault": bool(d.get("isDefault")), "isInitial": bool(d.get("isInitial"))}
-            for d in org.get("verifiedDomains") or []
-        ]
-        return {"id": org.get("id") or "", "displayName": org.get("displayName") or "", "verifiedDomains": domains}
+        return orgs[0] if orgs else {}
 
-    async def directory_users(self):  # noqa: ANN201 - an async iterator of pages (list[dict])
-        """`GET /users?$select=...&$top=999`, following `@odata.nextLink`; yields one list of dicts per page, so
-        a 100,000-user directory is never held whole (the caller stores it page by page)."""
-        path = f"v1.0/users?$select={','.join(self.USER_SELECT)}&$top=999"
-        async for users in self._pages("users", path):
-            yield [
-                {
-                    "id": u.get("id") or "", "givenName": u.get("givenName"), "surname": u.get("surname"),
-                    "displayName": u.get("displayName"), "userPrincipalName": u.get("userPrincipalName") or "",
-                    "mail": u.get("mail"), "proxyAddresses": list(u.get("proxyAddresses") or []),
-                    "otherMails": list(u.get("otherMails") or []), "jobTitle": u.get("jobTitle"),
-                    "mobilePhone": u.get("mobilePhone"), "businessPhones": list(u.get("businessPhones") or []),
-                    "accountEnabled": u.get("accountEnabled"), "userType": u.get("userType"),
-                    "skuIds": [str(a["skuId"]) for a in u.get("assignedLicenses") or [] if a.get("skuId")],
-                }
-                for u in users
-            ]  # fmt: skip
-
-    async def directory_skus(self) -> list[dict]:
-        """`GET /subscribedSkus` (all pages): sku id, part number, status, prepaid enabled and consumed units."""
-        return [
-            {
-                "skuId": str(s.get("skuId") or ""), "skuPartNumber": s.get("skuPartNumber") or "",
-                "capabilityStatus": s.get("capabilityStatus") or "", "consumedUnits": s.get("consumedUnits") or 0,
-                "enabled": (s.get("prepaidUnits") or {}).get("enabled") or 0,
-            }
-            for s in await self.subscribed_skus()
-        ]  # fmt: skip
+    def directory_users(self) -> AsyncIterator[list[dict]]:
+        """`GET /users?$select=...&$top=999`, following `@odata.nextLink`; one list of users per page, so a
+        100,000-user directory is never held whole (the caller stores it page by page)."""
+        return self._pages("users", f"v1.0/users?$select={','.join(self.USER_SELECT)}&$top=999")
 
     # ------------------------------------------------------------------ JSON collections
     # Read as raw JSON through the SDK's pipeline (see _get_json). A page is followed with its nextLink verbatim
     # and a nextLink seen twice is a failure, not a loop; any failed page fails the whole collection, so a caller
     # never stores part of it.
+
+    async def _send_bytes(self, info: RequestInformation, kind: str, errors: dict[str, Any]) -> bytes | None:
+        # kiota types its result with a TypeVar no argument binds (mypy reads it as None): the body is bytes.
+        send: Callable[..., Awaitable[bytes | None]] = self.client.request_adapter.send_primitive_async
+        return await send(info, kind, errors)
 
     async def _get_json(self, url: str) -> dict:
         """One GET through the SDK's pipeline (auth, retry, redirect, request counting), parsed as plain JSON.
@@ -444,7 +422,7 @@ class GraphSession:
             info.url = url
             info.headers.try_add("Accept", "application/json")
             try:
-                body = await self.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+                body = await self._send_bytes(info, "bytes", {"XXX": ODataError})
             except ODataError as exc:
                 code = exc.error.code if exc.error else ""
                 if attempt == 1 and exc.response_status_code == 401 and code == "InvalidAuthenticationToken":
@@ -460,7 +438,7 @@ class GraphSession:
             raise GraphFailure(f"{url}: Graph answered JSON that is not an object")
         return doc
 
-    async def _pages(self, what: str, path: str):  # noqa: ANN202 - an async iterator of item lists
+    async def _pages(self, what: str, path: str) -> AsyncIterator[list[dict]]:
         """The items of a collection, page by page. A page is followed with its `@odata.nextLink` verbatim (its
         own query string: `$expand`, `$skiptoken`...), never re-applying the first request's parameters
         (Centreon's infinite loop). A nextLink seen twice is a failure, not a loop; any failed page fails the

@@ -30,7 +30,7 @@ class DirectoryUser:
 
     @classmethod
     def from_graph(cls, u: dict) -> DirectoryUser:
-        """From a Graph user dict (camelCase, as `GraphSession.directory_users` yields)."""
+        """From a Graph user as `GraphSession.directory_users` yields it (Graph's JSON, `USER_SELECT` fields)."""
         return cls(
             id=u.get("id") or "",
             given_name=u.get("givenName") or "",
@@ -45,15 +45,11 @@ class DirectoryUser:
             business_phones=list(u.get("businessPhones") or []),
             account_enabled=u.get("accountEnabled") is not False,
             user_type=u.get("userType") or "Member",
-            sku_ids=list(u.get("skuIds") or [str(a.get("skuId")) for a in u.get("assignedLicenses") or []]),
+            sku_ids=[str(a["skuId"]) for a in u.get("assignedLicenses") or [] if a.get("skuId")],
         )
 
     def to_row(self) -> list:
         return [getattr(self, c) for c in COLUMNS]
-
-    @classmethod
-    def from_row(cls, row: list) -> DirectoryUser:
-        return cls(*row)
 
     @property
     def is_guest(self) -> bool:
@@ -95,12 +91,22 @@ class DirectoryInfo:
 
     @classmethod
     def from_graph(cls, tenant_id: str, org: dict, skus: list[dict]) -> DirectoryInfo:
+        """From Graph's organization and subscribedSkus JSON; each SKU keeps the five fields stored."""
         domains = org.get("verifiedDomains") or []
         return cls(
             tenant_id=tenant_id,
             display_name=org.get("displayName") or "",
-            default_domain=next((d["name"] for d in domains if d.get("isDefault")), ""),
-            initial_domain=next((d["name"] for d in domains if d.get("isInitial")), ""),
+            default_domain=next((d.get("name") or "" for d in domains if d.get("isDefault")), ""),
+            initial_domain=next((d.get("name") or "" for d in domains if d.get("isInitial")), ""),
             domains=[d["name"] for d in domains if d.get("name")],
-            skus=skus,
+            skus=[
+                {
+                    "skuId": str(s.get("skuId") or ""),
+                    "skuPartNumber": s.get("skuPartNumber") or "",
+                    "capabilityStatus": s.get("capabilityStatus") or "",
+                    "consumedUnits": s.get("consumedUnits") or 0,
+                    "enabled": (s.get("prepaidUnits") or {}).get("enabled") or 0,
+                }
+                for s in skus
+            ],
         )

@@ -22,7 +22,7 @@ async def fetch(tenant: tenants.Tenant, graph_settings: GraphSettings | None = N
     creds = credentials.resolve(tenant.credential_prefix)
     async with GraphSession(tenant.tenant_id, creds, graph_settings or GraphSettings.from_env()) as g:
         org = await g.directory_organization()
-        skus = await g.directory_skus()
+        skus = await g.subscribed_skus()
         users: list[DirectoryUser] = []
         async for page in g.directory_users():
             users.extend(DirectoryUser.from_graph(u) for u in page)

@@ -237,7 +237,9 @@ def _first_error(response: httpx.Response) -> tuple[str, str | None, str | None,
     errors = doc.get("errors") if isinstance(doc, dict) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         first = errors[0]
-        source = first.get("source") if isinstance(first.get("source"), dict) else {}
+        source = first.get("source")
+        if not isinstance(source, dict):
+            source = {}
         title = str(first.get("title") or response.reason_phrase or "error")
         detail = first.get("detail")
         pointer = source.get("pointer")
@@ -371,23 +373,26 @@ class ItGlueClient:
                 raise ItGlueError(status, title, detail, pointer, method=method, endpoint=endpoint, errors=errors)
             cls = ItGlueRateLimited if status == 429 else ItGlueError
             failure = cls(status, title, detail, pointer, method=method, endpoint=endpoint, errors=errors)
+            pause = 0.0
             if status == 429:
                 with self._stats_lock:
                     self.stats.throttled += 1
-                wait = _parse_retry_after(response.headers.get("Retry-After"))
-                if wait is None:
-                    # No Retry-After: the account's window may be anywhere; go to our window's edge, spread out.
-                    wait = self.budget.seconds_to_window_edge() + self._jitter() * min(30.0, self.budget.window / 10)
-                self.budget.pause(wait)
+                asked = _parse_retry_after(response.headers.get("Retry-After"))
+                # No Retry-After: the account's window may be anywhere; go to our window's edge, spread out.
+                pause = asked if asked is not None else self._edge_wait()
+                self.budget.pause(pause)
             if attempt >= self.max_attempts:
                 raise failure
             self._count_retry()
             if status == 429:
-                logger.warning("IT Glue %s %s -> 429, waiting %.1f s", method, endpoint, wait)
-                self._wait(wait, until, "throttle", failure)
+                logger.warning("IT Glue %s %s -> 429, waiting %.1f s", method, endpoint, pause)
+                self._wait(pause, until, "throttle", failure)
             else:
                 logger.warning("IT Glue %s %s -> %d, retrying", method, endpoint, status)
                 self._wait(self._backoff(attempt), until, "error", failure)
+
+    def _edge_wait(self) -> float:
+        return self.budget.seconds_to_window_edge() + self._jitter() * min(30.0, self.budget.window / 10)
 
     def _count_retry(self) -> None:
         with self._stats_lock:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.data.tables import TableTransactionError, UpdateMode
+from azure.data.tables import TableClient, UpdateMode
 
 from shared.docs.model import Contact, Organization
 from shared.store import storage
@@ -27,7 +27,6 @@ from shared.store import storage
 ORGS = "DocOrganizations"
 CONTACTS = "DocContacts"
 ORG_PARTITION = "org"
-BATCH = 100
 PACK_PREFIX = "~pack-"  # '~' sorts after every id the importer or the matcher makes, so packs come last
 PACK_ROWS = 2_000  # contacts per packed entity (~120 KB compressed)
 PROPERTY_BYTES = 60_000  # a binary property holds at most 64 KiB
@@ -98,10 +97,6 @@ def _contact(e: dict) -> Contact:
     )
 
 
-def _escape(value: str) -> str:
-    return value.replace("'", "''")
-
-
 class TableDocumentationStore:
     """`prefix` names a separate pair of tables (tests, or a second documentation set)."""
 
@@ -109,28 +104,31 @@ class TableDocumentationStore:
         self.orgs_table, self.contacts_table = f"{prefix}{ORGS}", f"{prefix}{CONTACTS}"
 
     def organizations(self) -> list[Organization]:
-        entities = storage.table(self.orgs_table).query_entities(f"PartitionKey eq '{ORG_PARTITION}'")
+        entities = storage.table(self.orgs_table).query_entities(
+            "PartitionKey eq @pk", parameters={"pk": ORG_PARTITION}
+        )
         return sorted((_org(e) for e in entities), key=lambda o: (o.name.lower(), o.id))
 
     def organization(self, org_id: str) -> Organization | None:
         try:
-            return _org(storage.table(self.orgs_table).get_entity(ORG_PARTITION, org_id))
+            return _org(storage.table(self.orgs_table).get_entity(partition_key=ORG_PARTITION, row_key=org_id))
         except ResourceNotFoundError:
             return None
 
     def save_organization(self, org: Organization) -> None:
-        storage.table(self.orgs_table).upsert_entity(_org_entity(org), mode=UpdateMode.REPLACE)
+        storage.table(self.orgs_table).upsert_entity(entity=_org_entity(org), mode=UpdateMode.REPLACE)
 
     def save_organizations(self, orgs: Iterable[Organization]) -> int:
         """Upsert organizations in transactions of up to 100 (they share one partition)."""
         entities = list({o.id: _org_entity(o) for o in orgs}.values())
         table = storage.table(self.orgs_table)
-        for i in range(0, len(entities), BATCH):
-            table.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in entities[i : i + BATCH]])
+        step = storage.BATCH
+        for i in range(0, len(entities), step):
+            table.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in entities[i : i + step]])
         return len(entities)
 
     def _entities(self, org_id: str) -> list[dict]:
-        return list(storage.table(self.contacts_table).query_entities(f"PartitionKey eq '{_escape(org_id)}'"))
+        return list(storage.table(self.contacts_table).query_entities("PartitionKey eq @pk", parameters={"pk": org_id}))
 
     def contacts(self, org_id: str) -> list[Contact]:
         legacy, packed = _split_entities(self._entities(org_id))
@@ -170,14 +168,7 @@ class TableDocumentationStore:
             return
 
     def _delete_legacy(self, org_id: str, row_keys: list[str]) -> None:
-        table = storage.table(self.contacts_table)
-        for i in range(0, len(row_keys), BATCH):
-            chunk = row_keys[i : i + BATCH]
-            try:
-                table.submit_transaction([("delete", {"PartitionKey": org_id, "RowKey": r}) for r in chunk])
-            except TableTransactionError:  # one already gone (another writer): delete_entity ignores a 404
-                for r in chunk:
-                    table.delete_entity(org_id, r)
+        storage.delete_rows(storage.table(self.contacts_table), org_id, row_keys)
 
 
 def _merge(org_id: str, packs: dict[str, _Pack], by_id: dict[str, Contact]) -> dict[str, _Pack]:
@@ -264,12 +255,15 @@ class _Pack:
         entity.update({f"D{i:02d}": part for i, part in enumerate(parts)})
         return entity
 
-    def write(self, table: object) -> None:
+    def write(self, table: TableClient) -> None:
         # Plain requests, not transactions: the SDK's multipart encoding of large batch bodies cost more CPU
         # than the requests themselves.
         if not self.etag:
-            table.create_entity(self.entity())
+            table.create_entity(entity=self.entity())
         else:
             table.update_entity(
-                self.entity(), mode=UpdateMode.REPLACE, etag=self.etag, match_condition=MatchConditions.IfNotModified
+                entity=self.entity(),
+                mode=UpdateMode.REPLACE,
+                etag=self.etag,
+                match_condition=MatchConditions.IfNotModified,
             )

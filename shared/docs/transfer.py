@@ -25,7 +25,7 @@ CONTACT_FIELDS = [
 _LINK_FIELDS = ("link_tenant", "link_user", "link_source", "link_rule", "deactivated_by_sync")
 
 
-class ImportError_(ValueError):  # noqa: N801 - not the builtin ImportError
+class ImportError_(ValueError):  # not the builtin ImportError
     status = 400
 
 

@@ -168,9 +168,9 @@ def _plan(tenant_id: str, org_id: str, users: list[DirectoryUser], contacts: lis
     seen_users: set[str] = set()
     for u in users:
         seen_users.add(u.id)
-        c = linked.get(u.id)
-        if c is not None:
-            matched.append((u, c, "link"))
+        link = linked.get(u.id)
+        if link is not None:
+            matched.append((u, link, "link"))
             continue
         reason = _skip_reason(u, policy)
         if reason:

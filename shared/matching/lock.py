@@ -55,12 +55,12 @@ class TenantLock:
     def _try(self) -> bool:
         table = storage.table(TABLE)
         try:
-            self._etag = table.create_entity(self._entity())["etag"]
+            self._etag = table.create_entity(entity=self._entity())["etag"]
             return True
         except ResourceExistsError:
             pass
         try:
-            current = table.get_entity(PARTITION, self.tenant_id)
+            current = table.get_entity(partition_key=PARTITION, row_key=self.tenant_id)
         except ResourceNotFoundError:
             return False  # released meanwhile: try again
         if dt.datetime.fromisoformat(current["Expires"]) > _now():
@@ -68,7 +68,7 @@ class TenantLock:
             return False
         try:  # expired: take it over, unless someone else just did
             self._etag = table.update_entity(
-                self._entity(),
+                entity=self._entity(),
                 mode=UpdateMode.REPLACE,
                 etag=current.metadata["etag"],
                 match_condition=MatchConditions.IfNotModified,
@@ -101,7 +101,10 @@ class TenantLock:
         """Push the expiry back; raises LockBusy if the lock was lost (expired and taken over)."""
         try:
             self._etag = storage.table(TABLE).update_entity(
-                self._entity(), mode=UpdateMode.REPLACE, etag=self._etag, match_condition=MatchConditions.IfNotModified
+                entity=self._entity(),
+                mode=UpdateMode.REPLACE,
+                etag=self._etag,
+                match_condition=MatchConditions.IfNotModified,
             )["etag"]
         except (ResourceModifiedError, ResourceNotFoundError):
             raise LockBusy(f"tenant {self.tenant_id}: lock lost") from None
@@ -109,7 +112,10 @@ class TenantLock:
     def release(self) -> None:
         try:
             storage.table(TABLE).delete_entity(
-                PARTITION, self.tenant_id, etag=self._etag, match_condition=MatchConditions.IfNotModified
+                partition_key=PARTITION,
+                row_key=self.tenant_id,
+                etag=self._etag,
+                match_condition=MatchConditions.IfNotModified,
             )
         except (ResourceModifiedError, ResourceNotFoundError):
             pass

@@ -7,11 +7,6 @@ from dataclasses import dataclass
 from shared import settings
 
 
-def _flag(name: str, default: bool) -> bool:
-    value = settings.get(name)
-    return default if not value else value.lower() in ("1", "true", "yes", "on")
-
-
 @dataclass(frozen=True)
 class Policy:
     include_guests: bool = False  # guests (#EXT#, userType Guest) take part at all
@@ -22,8 +17,8 @@ class Policy:
     @classmethod
     def from_env(cls) -> Policy:
         return cls(
-            include_guests=_flag("SYNC_INCLUDE_GUESTS", False),
-            only_enabled=_flag("SYNC_ONLY_ENABLED", True),
-            only_licensed=_flag("SYNC_ONLY_LICENSED", True),
-            suggestion_cutoff=float(settings.get("MATCH_SUGGESTION_CUTOFF", "80") or 80),
+            include_guests=settings.flag("SYNC_INCLUDE_GUESTS"),
+            only_enabled=settings.flag("SYNC_ONLY_ENABLED"),
+            only_licensed=settings.flag("SYNC_ONLY_LICENSED"),
+            suggestion_cutoff=settings.number("MATCH_SUGGESTION_CUTOFF"),
         )

@@ -6,6 +6,7 @@ at the next run, which the action enqueues."""
 from __future__ import annotations
 
 from shared.directory import store as directory
+from shared.directory.model import DirectoryUser
 from shared.docs.base import DocumentationStore
 from shared.docs.tables import TableDocumentationStore
 from shared.matching import contacts, messages, orgs, state
@@ -125,7 +126,7 @@ def manual_sync(tenant_id: str = "") -> dict:
     return {"enqueued": enqueue_all("manual"), "queue": messages.SYNC_QUEUE}
 
 
-def _user_json(u: object) -> dict:
+def _user_json(u: DirectoryUser) -> dict:
     return {
         "id": u.id,
         "user_principal_name": u.upn,

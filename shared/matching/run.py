@@ -123,8 +123,8 @@ def handle_message(
         trigger=str(msg.get("trigger", "")),
         attempt=attempt,
     )
-    ttl = float(settings.get("MATCH_LOCK_SECONDS", "300") or 300)
-    wait = float(settings.get("MATCH_LOCK_WAIT", "60") or 60)
+    ttl = settings.number("MATCH_LOCK_SECONDS")
+    wait = settings.number("MATCH_LOCK_WAIT")
     record.status = "started"
     state.save_log(record)  # a run killed before its end leaves this trace
     try:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -31,7 +30,7 @@ MAX_TEXT = 30000  # a Table Storage string property holds 32K UTF-16 characters
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    return storage.now_iso("milliseconds")  # a sync log's events are milliseconds apart
 
 
 @dataclass
@@ -72,20 +71,22 @@ class TenantMatch:
 
 def get_match(tenant_id: str) -> TenantMatch | None:
     try:
-        return TenantMatch.from_entity(storage.table(ORG_MATCHES).get_entity(PARTITION, tenant_id))
+        return TenantMatch.from_entity(
+            storage.table(ORG_MATCHES).get_entity(partition_key=PARTITION, row_key=tenant_id)
+        )
     except ResourceNotFoundError:
         return None
 
 
 def list_matches() -> list[TenantMatch]:
-    entities = storage.table(ORG_MATCHES).query_entities(f"PartitionKey eq '{PARTITION}'")
+    entities = storage.table(ORG_MATCHES).query_entities("PartitionKey eq @pk", parameters={"pk": PARTITION})
     return [TenantMatch.from_entity(e) for e in entities]
 
 
 def save_result(m: TenantMatch) -> None:
     """The run's decision; merge, so a decision a reviewer stored meanwhile is not overwritten."""
     storage.table(ORG_MATCHES).upsert_entity(
-        {
+        entity={
             "PartitionKey": PARTITION,
             "RowKey": m.tenant_id,
             "TenantName": m.tenant_name,
@@ -103,7 +104,7 @@ def save_result(m: TenantMatch) -> None:
 
 def set_decision(tenant_id: str, decision: dict) -> None:
     storage.table(ORG_MATCHES).upsert_entity(
-        {"PartitionKey": PARTITION, "RowKey": tenant_id, "Decision": json.dumps(decision)}, mode=UpdateMode.MERGE
+        entity={"PartitionKey": PARTITION, "RowKey": tenant_id, "Decision": json.dumps(decision)}, mode=UpdateMode.MERGE
     )
 
 
@@ -111,7 +112,7 @@ def clear_decision(tenant_id: str, etag: str, *, ignored: bool) -> bool:
     """Clear the decision just applied, unless a newer one arrived (ETag): that one has its own message."""
     try:
         storage.table(ORG_MATCHES).update_entity(
-            {"PartitionKey": PARTITION, "RowKey": tenant_id, "Decision": "{}", "Ignored": ignored},
+            entity={"PartitionKey": PARTITION, "RowKey": tenant_id, "Decision": "{}", "Ignored": ignored},
             mode=UpdateMode.MERGE,
             etag=etag,
             match_condition=MatchConditions.IfNotModified,
@@ -168,7 +169,7 @@ def _clip(items: list[str]) -> str:
 
 
 def save_log(log: SyncLog) -> None:
-    log.row_key = log.row_key or f"{2**63 - time.time_ns():020d}"
+    log.row_key = log.row_key or storage.newest_first_key(time.time_ns())
     entity = {
         "PartitionKey": log.tenant_id,
         "RowKey": log.row_key,
@@ -184,12 +185,14 @@ def save_log(log: SyncLog) -> None:
         "Notes": _clip(log.notes[:200]),
     }
     entity.update({k.capitalize(): int(v) for k, v in log.counts.items()})
-    storage.table(SYNC_LOGS).upsert_entity(entity, mode=UpdateMode.REPLACE)
+    storage.table(SYNC_LOGS).upsert_entity(entity=entity, mode=UpdateMode.REPLACE)
 
 
 def recent_logs(tenant_id: str, limit: int = 20) -> list[dict]:
     out = []
-    for e in storage.table(SYNC_LOGS).query_entities(f"PartitionKey eq '{tenant_id}'", results_per_page=limit):
+    for e in storage.table(SYNC_LOGS).query_entities(
+        "PartitionKey eq @pk", parameters={"pk": tenant_id}, results_per_page=limit
+    ):
         d = {
             "tenant_id": tenant_id,
             "started": e.get("Started", ""),

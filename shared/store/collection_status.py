@@ -22,7 +22,7 @@ def rows_for(tenant_id: str) -> list[list]:
     where = "PartitionKey eq @t"
     params = {"t": tenant_id}
     status = {e["RowKey"]: e for e in storage.table(runs.STATUS).query_entities(where, parameters=params)}
-    pointers = {
+    pointers: dict[str, dict] = {
         e["RowKey"]: e
         for e in storage.table(snapshots.POINTERS).query_entities(
             where, parameters=params, select=["RowKey", "RefreshDate", "CollectedAt", "Rows", "Concealed"]
@@ -56,10 +56,7 @@ def _interrupted(s: dict) -> dict:
     writes) will never finish: the host stopped that run, or its process died."""
     if s.get("LastStatus") != "running":
         return s
-    try:
-        limit = float(settings.get("COLLECT_TENANT_DEADLINE_S", "600") or 600)
-    except ValueError:
-        limit = 600.0
+    limit = settings.number("COLLECT_TENANT_DEADLINE_S")
     started = clock.parse_iso(str(s.get("LastAttempt", "")))
     if started is None or (clock.now() - started).total_seconds() <= limit + 60:
         return {**s, "LastError": ""}

@@ -7,7 +7,6 @@ written as soon as it finishes, with its own throttling figures (per dataset, he
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,10 +18,6 @@ from shared.store import storage
 
 RUNS = "CollectionRuns"
 STATUS = "ReportStatus"
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -45,7 +40,7 @@ class ReportOutcome:
 class RunRecord:
     tenant_id: str
     schedule: str = "reports"  # which timer: "reports" (COLLECT_SCHEDULE) or "health" (HEALTH_SCHEDULE)
-    started: str = field(default_factory=now_iso)
+    started: str = field(default_factory=storage.now_iso)
     ended: str = ""
     status: str = "running"  # success | partial | failed
     requests: int = 0
@@ -53,14 +48,14 @@ class RunRecord:
     throttle_wait_s: float = 0.0
     error: str = ""
     reports: list[ReportOutcome] = field(default_factory=list)
-    row_key: str = field(default_factory=lambda: _row_key(time.time_ns()))
+    row_key: str = field(default_factory=lambda: storage.newest_first_key(time.time_ns()))
 
     @property
     def rows(self) -> int:
         return sum(r.rows for r in self.reports)
 
     def finish(self) -> None:
-        self.ended = now_iso()
+        self.ended = storage.now_iso()
         failed = [r for r in self.reports if r.status != "success"]
         for r in self.reports:
             if r.status == "pending":
@@ -79,32 +74,20 @@ class RunRecord:
             self.error = "; ".join(f"{', '.join(keys)}: {reason}" for reason, keys in by_reason.items())
 
 
-def _row_key(ns: int) -> str:
-    # Inverted nanosecond clock: a partition query returns the newest run first.
-    return f"{2**63 - ns:020d}"
-
-
 def prune(tenant_id: str, days: float) -> int:
     """Delete the tenant's run records older than `days`: service health alone adds 288 a day per tenant."""
-    cutoff = _row_key(time.time_ns() - int(days * 86400e9))
+    cutoff = storage.newest_first_key(time.time_ns() - int(days * 86400e9))
     table = storage.table(RUNS)
-    old = [
-        {"PartitionKey": e["PartitionKey"], "RowKey": e["RowKey"]}
-        for e in table.query_entities(
-            "PartitionKey eq @t and RowKey gt @cutoff",
-            parameters={"t": tenant_id, "cutoff": cutoff},
-            select=["PartitionKey", "RowKey"],
-        )
-    ]
-    for i in range(0, len(old), 100):
-        table.submit_transaction([("delete", k) for k in old[i : i + 100]])
-    return len(old)
+    old = table.query_entities(
+        "PartitionKey eq @t and RowKey gt @cutoff", parameters={"t": tenant_id, "cutoff": cutoff}, select=["RowKey"]
+    )
+    return storage.delete_rows(table, tenant_id, [e["RowKey"] for e in old])
 
 
 def save_run(run: RunRecord) -> None:
     """Write the run record as it stands (a "running" one at the start and after each dataset, then the final)."""
     storage.table(RUNS).upsert_entity(
-        {
+        entity={
             "PartitionKey": run.tenant_id,
             "RowKey": run.row_key,
             "Started": run.started,
@@ -137,7 +120,7 @@ def start(run: RunRecord) -> None:
 
 def save_outcome(tenant_id: str, r: ReportOutcome) -> None:
     """The last outcome of one dataset, written as soon as it finishes."""
-    when = r.finished or now_iso()
+    when = r.finished or storage.now_iso()
     entity = {
         "PartitionKey": tenant_id,
         "RowKey": r.report,
@@ -152,7 +135,7 @@ def save_outcome(tenant_id: str, r: ReportOutcome) -> None:
     }
     if r.status == "success":
         entity["LastSuccess"] = when
-    storage.table(STATUS).upsert_entity(entity)  # merge: LastSuccess survives a failed run
+    storage.table(STATUS).upsert_entity(entity=entity)  # merge: LastSuccess survives a failed run
 
 
 def save(run: RunRecord) -> None:
@@ -161,11 +144,13 @@ def save(run: RunRecord) -> None:
     for r in run.reports:
         if not r.finished:
             save_outcome(run.tenant_id, r)
-    prune(run.tenant_id, float(settings.get("RUNS_RETENTION_DAYS", "30") or 30))
+    prune(run.tenant_id, settings.number("RUNS_RETENTION_DAYS"))
 
 
 def recent(tenant_id: str, limit: int = 20) -> list[dict]:
-    entities = storage.table(RUNS).query_entities(f"PartitionKey eq '{tenant_id}'", results_per_page=limit)
+    entities = storage.table(RUNS).query_entities(
+        "PartitionKey eq @pk", parameters={"pk": tenant_id}, results_per_page=limit
+    )
     out = []
     for e in entities:
         out.append({k: v for k, v in e.items()})
@@ -176,6 +161,6 @@ def recent(tenant_id: str, limit: int = 20) -> list[dict]:
 
 def last_status(tenant_id: str, report: str) -> dict | None:
     try:
-        return dict(storage.table(STATUS).get_entity(tenant_id, report))
+        return dict(storage.table(STATUS).get_entity(partition_key=tenant_id, row_key=report))
     except ResourceNotFoundError:
         return None

@@ -129,13 +129,13 @@ class SnapshotWriter:
             "Chunks": self.entities_written,
             "Summaries": json.dumps(summaries, separators=(",", ":")),
             "Concealed": concealed,
-            "CollectedAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "CollectedAt": storage.now_iso(),
         }
         if forms is not None:
             entity["Forms"] = json.dumps(forms)
         pointers = storage.table(POINTERS)
         try:
-            old = pointers.get_entity(self.tenant_id, self.report)
+            old = pointers.get_entity(partition_key=self.tenant_id, row_key=self.report)
         except ResourceNotFoundError:
             old = None
         if old is not None and old["SnapshotId"] > self.snapshot_id:
@@ -144,12 +144,14 @@ class SnapshotWriter:
             return Pointer.from_entity(old)
         try:
             if old is None:
-                pointers.create_entity(entity)
+                pointers.create_entity(entity=entity)
             else:
-                pointers.update_entity(entity, etag=old.metadata["etag"], match_condition=MatchConditions.IfNotModified)
+                pointers.update_entity(
+                    entity=entity, etag=old.metadata["etag"], match_condition=MatchConditions.IfNotModified
+                )
         except (ResourceExistsError, ResourceModifiedError):
             self.abort()
-            return Pointer.from_entity(pointers.get_entity(self.tenant_id, self.report))
+            return Pointer.from_entity(pointers.get_entity(partition_key=self.tenant_id, row_key=self.report))
         delete_superseded(self.tenant_id, self.report, self.snapshot_id)
         return Pointer.from_entity(entity)
 
@@ -186,12 +188,8 @@ def write(
 
 def _delete_partition(partition: str) -> None:
     table = storage.table(ROWS)
-    keys = [
-        {"PartitionKey": e["PartitionKey"], "RowKey": e["RowKey"]}
-        for e in table.query_entities(f"PartitionKey eq '{partition}'", select=["PartitionKey", "RowKey"])
-    ]
-    for i in range(0, len(keys), 100):
-        table.submit_transaction([("delete", k) for k in keys[i : i + 100]])
+    rows = table.query_entities("PartitionKey eq @pk", parameters={"pk": partition}, select=["RowKey"])
+    storage.delete_rows(table, partition, [e["RowKey"] for e in rows])
 
 
 def delete_superseded(tenant_id: str, report: str, current_id: str) -> None:
@@ -213,7 +211,7 @@ def delete_superseded(tenant_id: str, report: str, current_id: str) -> None:
 
 def current(tenant_id: str, report: str) -> Pointer | None:
     try:
-        return Pointer.from_entity(storage.table(POINTERS).get_entity(tenant_id, report))
+        return Pointer.from_entity(storage.table(POINTERS).get_entity(partition_key=tenant_id, row_key=report))
     except ResourceNotFoundError:
         return None
 
@@ -221,7 +219,7 @@ def current(tenant_id: str, report: str) -> Pointer | None:
 def load_rows(pointer: Pointer) -> Iterator[list]:
     table = storage.table(ROWS)
     part = _partition(pointer.tenant_id, pointer.report, pointer.snapshot_id)
-    entities = sorted(table.query_entities(f"PartitionKey eq '{part}'"), key=lambda e: e["RowKey"])
+    entities = sorted(table.query_entities("PartitionKey eq @pk", parameters={"pk": part}), key=lambda e: e["RowKey"])
     for e in entities:
         data = e["Data"]
         yield from json.loads(zlib.decompress(data if isinstance(data, bytes) else data.value))

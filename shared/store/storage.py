@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime as dt
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import (
@@ -18,9 +20,13 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.data.tables import TableClient, TableServiceClient
+from azure.data.tables import TableClient, TableServiceClient, TableTransactionError
 
 from shared import settings
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.storage.queue import QueueClient
 
 CONNECTION = "AzureWebJobsStorage"
 
@@ -30,7 +36,7 @@ CONNECTION = "AzureWebJobsStorage"
 CHECK_CONNECT_TIMEOUT_S = 2
 CHECK_READ_TIMEOUT_S = 2
 CHECK_RETRIES = 1
-_CHECK_CLIENT_KWARGS = {
+_CHECK_CLIENT_KWARGS: dict[str, Any] = {
     "connection_timeout": CHECK_CONNECT_TIMEOUT_S,
     "read_timeout": CHECK_READ_TIMEOUT_S,
     "retry_total": CHECK_RETRIES,
@@ -48,7 +54,7 @@ class StorageConfigError(Exception):
 
 
 @functools.cache
-def _identity_credential() -> object:
+def _identity_credential() -> TokenCredential:
     from azure.identity import DefaultAzureCredential  # only on Azure; keeps local start-up light
 
     client_id = settings.get(f"{CONNECTION}__clientId") or None
@@ -130,7 +136,7 @@ def unreachable_reason(exc: BaseException) -> str | None:
 def _endpoint() -> str:
     try:
         url = table_service().url
-    except Exception:  # noqa: BLE001 - only decorates a message
+    except Exception:  # only decorates a message
         return ""
     parts = urlsplit(url)
     return parts.netloc.rsplit("@", 1)[-1]
@@ -144,30 +150,55 @@ def table(name: str) -> TableClient:
     service = table_service()
     key = (service.url, name)
     if key not in _created:
-        try:
-            service.create_table(name)
-        except ResourceExistsError:
-            pass
+        service.create_table_if_not_exists(name)
         _created.add(key)
     return service.get_table_client(name)
 
 
-def queue(name: str) -> object:
+BATCH = 100  # Table Storage's limit of operations per transaction (all in one partition)
+
+
+def delete_rows(client: TableClient, partition: str, row_keys: Iterable[str]) -> int:
+    """Delete these rows of one partition in transactions of up to BATCH; a transaction refused because a row is
+    already gone (another writer) is done row by row, where delete_entity ignores a 404. Returns the count."""
+    keys = list(row_keys)
+    for i in range(0, len(keys), BATCH):
+        chunk = keys[i : i + BATCH]
+        try:
+            client.submit_transaction([("delete", {"PartitionKey": partition, "RowKey": r}) for r in chunk])
+        except TableTransactionError:
+            for r in chunk:
+                client.delete_entity(partition_key=partition, row_key=r)
+    return len(keys)
+
+
+def newest_first_key(ns: int) -> str:
+    """A RowKey from a nanosecond clock, inverted so that a partition query returns the newest record first."""
+    return f"{2**63 - ns:020d}"
+
+
+def now_iso(timespec: str = "seconds") -> str:
+    """The current UTC time as stored in the tables (ISO 8601 with +00:00)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec=timespec)
+
+
+def queue(name: str) -> QueueClient:
     """A queue client that Base64-encodes messages, as the Functions queue trigger expects."""
     from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-    policies = {
-        "message_encode_policy": TextBase64EncodePolicy(),
-        "message_decode_policy": TextBase64DecodePolicy(),
-    }
+    encode, decode = TextBase64EncodePolicy(), TextBase64DecodePolicy()
     conn = settings.get(CONNECTION)
     if conn:
-        client = QueueClient.from_connection_string(conn, name, **policies)
+        client = QueueClient.from_connection_string(
+            conn, name, message_encode_policy=encode, message_decode_policy=decode
+        )
     else:
         uri = settings.get(f"{CONNECTION}__queueServiceUri")
         if not uri:
             raise StorageConfigError(f"set {CONNECTION} or {CONNECTION}__queueServiceUri")
-        client = QueueClient(uri, name, credential=_identity_credential(), **policies)
+        client = QueueClient(
+            uri, name, credential=_identity_credential(), message_encode_policy=encode, message_decode_policy=decode
+        )
     try:
         client.create_queue()
     except ResourceExistsError:

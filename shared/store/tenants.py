@@ -130,14 +130,14 @@ def _name_key(name: str) -> str:
 def _index(tenant_id: str, names: set[str]) -> None:
     table = storage.table(NAMES_TABLE)
     for n in names:
-        table.upsert_entity({"PartitionKey": _name_key(n), "RowKey": tenant_id, "Name": n})
+        table.upsert_entity(entity={"PartitionKey": _name_key(n), "RowKey": tenant_id, "Name": n})
 
 
 def _unindex(tenant_id: str, names: set[str]) -> None:
     table = storage.table(NAMES_TABLE)
     for n in names:
         try:
-            table.delete_entity(_name_key(n), tenant_id)
+            table.delete_entity(partition_key=_name_key(n), row_key=tenant_id)
         except ResourceNotFoundError:
             pass
 
@@ -150,24 +150,24 @@ def _ensure_index() -> None:
     if table.url in _index_ready:
         return
     try:
-        table.get_entity(*_INDEX_MARKER)
+        table.get_entity(partition_key=_INDEX_MARKER[0], row_key=_INDEX_MARKER[1])
     except ResourceNotFoundError:
-        for e in storage.table(TABLE).query_entities(f"PartitionKey eq '{PARTITION}'"):
+        for e in storage.table(TABLE).query_entities("PartitionKey eq @pk", parameters={"pk": PARTITION}):
             t = Tenant.from_entity(e)
             _index(t.tenant_id, t.names())
-        table.upsert_entity({"PartitionKey": _INDEX_MARKER[0], "RowKey": _INDEX_MARKER[1]})
+        table.upsert_entity(entity={"PartitionKey": _INDEX_MARKER[0], "RowKey": _INDEX_MARKER[1]})
     _index_ready.add(table.url)
 
 
 def _load(tenant_id: str) -> Tenant | None:
     try:
-        return Tenant.from_entity(storage.table(TABLE).get_entity(PARTITION, tenant_id.lower()))
+        return Tenant.from_entity(storage.table(TABLE).get_entity(partition_key=PARTITION, row_key=tenant_id.lower()))
     except ResourceNotFoundError:
         return None
 
 
 def _save(tenant: Tenant, previous: Tenant | None) -> None:
-    storage.table(TABLE).upsert_entity(tenant.to_entity())
+    storage.table(TABLE).upsert_entity(entity=tenant.to_entity())
     new = tenant.names()
     _index(tenant.tenant_id, new)
     if previous is not None:
@@ -207,7 +207,7 @@ def discover(domain: str, graph_settings: settings.GraphSettings | None = None) 
     url = f"{gs.login_endpoint}/{name}/v2.0/.well-known/openid-configuration"
     context = ssl.create_default_context(cafile=gs.ca_bundle) if gs.ca_bundle else ssl.create_default_context()
     try:
-        with urllib.request.urlopen(url, timeout=DISCOVERY_TIMEOUT_S, context=context) as resp:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=DISCOVERY_TIMEOUT_S, context=context) as resp:
             document = json.loads(resp.read(1 << 20))
     except urllib.error.HTTPError as exc:
         raise TenantError(f"unknown tenant '{name}': {_aad_reason(exc)}") from None
@@ -264,9 +264,9 @@ def _shortcut_tenant(known: list[Tenant] | None = None) -> Tenant | None:
     elif is_guid(shortcut):
         return _load(shortcut) or _placeholder(shortcut)
     else:
-        hit = _by_name(shortcut)
-        if hit:
-            return hit[0]
+        named = _by_name(shortcut)
+        if named:
+            return named[0]
     if is_guid(shortcut):
         return _placeholder(shortcut)
     failed = _failed_discovery.get(shortcut)
@@ -340,7 +340,10 @@ def set_enabled(name: str, enabled: bool) -> Tenant:
 
 
 def list_all() -> list[Tenant]:
-    tenants = [Tenant.from_entity(e) for e in storage.table(TABLE).query_entities(f"PartitionKey eq '{PARTITION}'")]
+    tenants = [
+        Tenant.from_entity(e)
+        for e in storage.table(TABLE).query_entities("PartitionKey eq @pk", parameters={"pk": PARTITION})
+    ]
     tenants = [t for t in tenants if _visible(t)]
     shortcut = _shortcut_tenant(tenants)
     if shortcut is not None and shortcut.tenant_id not in {t.tenant_id for t in tenants}:
