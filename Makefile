@@ -35,11 +35,14 @@ demo: install
 
 test: install $(STAMP_INFRA)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m mypy
 	O365MON_REQUIRE_INFRA=1 $(PY) -m pytest -q
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m mypy
 
 bench: install
 	$(PY) -m bench.check_latency

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from shared.store import storage
@@ -35,7 +36,7 @@ def redact(text: str) -> str:
     return _SECRETS.sub(lambda m: m.group(1) + "***", text)
 
 
-def int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+def int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter within [low, high], refused in the user's terms otherwise."""
     raw = params.get(name)
     if raw is None or raw == "":

@@ -268,7 +268,7 @@ def test_no_space_left_names_the_temp_dir(env: GraphSimulator, monkeypatch: pyte
     import tempfile
 
     # The only stand-in: a disk that is full (writes to /dev/full fail with ENOSPC, as on a full temp dir).
-    monkeypatch.setattr(graph, "_spool", lambda: open("/dev/full", "r+b", buffering=0))  # noqa: SIM115
+    monkeypatch.setattr(graph, "_spool", lambda: open("/dev/full", "r+b", buffering=0))
     t = register()
     email = outcome(collect(t), "email_activity")
     assert email.status == "failed"

@@ -297,7 +297,7 @@ def test_two_runs_at_once_are_serialized_and_end_in_the_same_state(storage_env, 
     def one() -> None:
         try:
             run(tenant_id, concurrent)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=one) for _ in range(2)]
