@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from azure.identity import ClientSecretCredential
 
 from devtools.simulator import latency as latency_module
 from devtools.simulator.cli import _parser, start_from_args
@@ -24,7 +23,7 @@ from devtools.simulator.latency import (
 )
 from devtools.simulator.server import AppCredential, GraphSimulator
 from devtools.simulator.tenants import SampleTenant
-from tests.test_simulator import raw_request
+from tests.test_simulator import raw_request, sync_credential
 
 APPS = [f"cccccccc-1111-2222-3333-00000000000{n}" for n in range(3)]
 SECRET = "latency-test-secret"
@@ -51,14 +50,7 @@ def tokens(sim: GraphSimulator) -> dict[tuple[str, str], dict[str, str]]:
     headers = {}
     for app in APPS:
         for tenant in (CONTOSO, FABRIKAM):
-            credential = ClientSecretCredential(
-                tenant.tenant_id,
-                app,
-                SECRET,
-                authority=sim.login_endpoint,
-                disable_instance_discovery=True,
-                connection_verify=str(sim.ca_path),
-            )
+            credential = sync_credential(sim, tenant.tenant_id, SECRET, client_id=app)
             token = credential.get_token(sim.graph_endpoint + "/.default").token
             headers[(app, tenant.tenant_id)] = {"Authorization": f"Bearer {token}"}
     return headers
