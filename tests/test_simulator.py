@@ -84,10 +84,12 @@ def _clean(sim: GraphSimulator) -> Iterator[None]:
     sim.reset()
 
 
-def sync_credential(sim: GraphSimulator, tenant: str, secret: str = SECRET) -> ClientSecretCredential:
+def sync_credential(
+    sim: GraphSimulator, tenant: str, secret: str = SECRET, client_id: str = CLIENT_ID
+) -> ClientSecretCredential:
     return ClientSecretCredential(
         tenant,
-        CLIENT_ID,
+        client_id,
         secret,
         authority=sim.login_endpoint,
         disable_instance_discovery=True,

@@ -17,6 +17,7 @@ from typing import Any
 from devtools.private_file import write_private
 
 from .certs import make_client_certificate
+from .latency import realistic_options
 from .server import AppCredential, GraphSimulator
 from .tenants import sample_tenants
 
@@ -42,6 +43,9 @@ def start_from_args(
     crlf: bool = False,
     reorder_columns: bool = False,
     extra_columns: bool = False,
+    realistic: bool = False,
+    latency_scale: float = 1.0,
+    window_scale: float = 1.0,
 ) -> GraphSimulator:
     """Start a simulator with sample tenants and the demo app, and write the state file. Caller stops it."""
     state_dir = Path(state_dir)
@@ -51,6 +55,10 @@ def start_from_args(
         sample = [t.with_options(refresh_date=refresh_date) for t in sample]
     cert_path = state_dir / CLIENT_CERT_FILE
     thumbprint = make_client_certificate(cert_path)
+    # Graph's latency and limits; an explicit --throttle-limit still wins over the realistic 14.
+    options = realistic_options(latency_scale, window_scale, seed) if realistic else {}
+    if throttle_limit is not None or not realistic:
+        options["throttle_limit"] = throttle_limit
     sim = GraphSimulator(
         sample,
         {DEMO_CLIENT_ID: AppCredential(secret=DEMO_CLIENT_SECRET, thumbprint=thumbprint)},
@@ -58,10 +66,10 @@ def start_from_args(
         login_port=login_port,
         graph_port=graph_port,
         download_port=download_port,
-        throttle_limit=throttle_limit,
         crlf=crlf,
         reorder_columns=reorder_columns,
         extra_columns=extra_columns,
+        **options,
     ).start()
     write_state_file(sim, cert_path)
     return sim
@@ -100,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--crlf", action="store_true", help="CSV lines end in CRLF")
     p.add_argument("--reorder-columns", action="store_true", help="CSV columns in a non-documented order")
     p.add_argument("--extra-columns", action="store_true", help="CSV gains an undocumented column")
+    p.add_argument(
+        "--realistic",
+        action="store_true",
+        help="Graph's latency (seeded by --seed) and report throttling (14/app, 40/tenant per report per 10 min)",
+    )
+    p.add_argument("--latency-scale", type=float, default=1.0, help="multiply every --realistic delay (default 1)")
+    p.add_argument("--window-scale", type=float, default=1.0, help="multiply the throttling windows (default 1)")
     return p
 
 

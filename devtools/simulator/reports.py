@@ -54,7 +54,9 @@ class ReportEndpoints:
             # No such overload (e.g. a date on getMailboxUsageDetail): OData cannot resolve the segment.
             return self._graph_error(400, "BadRequest", not_found, headers)
 
-        retry_after = self._throttle_check(grant, tenant, function, self.throttle_limit, self.throttle_window)
+        retry_after = self._throttle_check(
+            grant, tenant, function, self.throttle_limit, self.throttle_window, self.tenant_throttle_limit
+        )
         if retry_after is not None:
             return self._too_many_requests(retry_after, headers)
 
@@ -77,21 +79,39 @@ class ReportEndpoints:
         return Reply(302, b"", "text/plain", [("Location", location)])
 
     def _throttle_check(
-        self, grant: Grant, tenant: SampleTenant, function: str, limit: int | None, span: float
+        self,
+        grant: Grant,
+        tenant: SampleTenant,
+        function: str,
+        limit: int | None,
+        span: float,
+        tenant_limit: int | None = None,
     ) -> int | None:
-        """Sliding window per (app, tenant, report or API); returns Retry-After seconds when over the limit."""
-        if limit is None:
+        """Sliding windows per (app, tenant, report or API) and, with `tenant_limit`, per (tenant, report) for
+        all apps; returns Retry-After seconds when either is full."""
+        caps = [
+            ((grant.client_id, tenant.tenant_id, function), limit),
+            (("*", tenant.tenant_id, function), tenant_limit),
+        ]
+        active = [(key, cap) for key, cap in caps if cap is not None]
+        if not active:
             return None
         now = time.monotonic()
-        key = (grant.client_id, tenant.tenant_id, function)
         with self._lock:
-            window = self._windows.setdefault(key, collections.deque())
-            while window and window[0] <= now - span:
-                window.popleft()
-            if len(window) >= limit:
+            windows = []
+            waits = []
+            for key, cap in active:
+                window = self._windows.setdefault(key, collections.deque())
+                while window and window[0] <= now - span:
+                    window.popleft()
+                if len(window) >= cap:
+                    waits.append(max(1, int(window[0] + span - now + 0.999)))
+                windows.append(window)
+            if waits:
                 # Only accepted requests are counted, so Retry-After stays exact for a well-behaved client.
-                return max(1, int(window[0] + span - now + 0.999))
-            window.append(now)
+                return max(waits)
+            for window in windows:
+                window.append(now)
         return None
 
     def _handle_download(self, method: str, path: str, headers: Any) -> Reply:

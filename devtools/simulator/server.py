@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from . import certs, health
 from .faults import Fault, FaultBook, FaultEndpoints
 from .graph_json import DEFAULT_PAGE_SIZE, SERVICE_ANNOUNCEMENT, GraphEndpoints
+from .latency import Latency, family
 from .login import TOKEN_LIFETIME, AppCredential, LoginEndpoints
 from .reports import DATE_WINDOW_DAYS, DEFAULT_DOWNLOAD_TTL, ReportEndpoints
 from .tenants import SampleTenant
@@ -32,7 +33,9 @@ _SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 # Options a test may change on a running simulator; reset() puts them back.
 _RESETTABLE = (
     "throttle_limit",
+    "tenant_throttle_limit",
     "throttle_window",
+    "latency",
     "download_ttl",
     "crlf",
     "reorder_columns",
@@ -88,6 +91,8 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
         service_throttle_window: float = 60.0,
         repeat_next_link: bool = False,
         render_cache_mb: int = 0,
+        tenant_throttle_limit: int | None = None,
+        latency: Latency | None = None,
     ) -> None:
         if graph_port and graph_port == download_port:
             raise ValueError("graph and download listeners need different ports (see module docstring)")
@@ -95,7 +100,11 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
         self.apps = dict(apps)
         self.state_dir = Path(state_dir)
         self.throttle_limit = throttle_limit  # report requests per window per (app, tenant, report); None: off
+        # Report requests per window per (tenant, report) for all apps together (Graph: 40); None: off.
+        self.tenant_throttle_limit = tenant_throttle_limit
         self.throttle_window = throttle_window
+        # Graph's response times (latency.realistic_options() for the real ones); None: answer at once.
+        self.latency = latency
         self.download_ttl = download_ttl
         self.crlf = crlf
         self.reorder_columns = reorder_columns
@@ -267,6 +276,8 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
         for name, value in self._defaults.items():
             setattr(self, name, value)
         self.clear_faults()
+        if self.latency is not None:
+            self.latency.restart()
         with self._lock:
             self._log.clear()
             self._windows.clear()
@@ -310,7 +321,13 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
         path = unquote(split.path)
         self._record(method, path, headers)
         if role == "login":
-            return self._handle_login(method, path, headers, body)
-        if role == "download":
-            return self._handle_download(method, path, headers)
-        return self._handle_graph(method, path, headers, body, split.query)
+            reply = self._handle_login(method, path, headers, body)
+        elif role == "download":
+            reply = self._handle_download(method, path, headers)
+        else:
+            reply = self._handle_graph(method, path, headers, body, split.query)
+        latency = self.latency
+        if latency is not None and not path.startswith("/_sim/"):
+            size = reply.stream_length if reply.stream is not None else len(reply.body)
+            latency.sleep(family(role, reply.status), size)
+        return reply
