@@ -225,7 +225,8 @@ def test_centreon_upstream_mock_is_stored_as_expected_rows(env: GraphSimulator) 
     assert rows[1]["start"] == "2025-09-30T07:15:00Z" and rows[1]["end"] == "" and rows[1]["is_resolved"] is False
 
 
-UPSTREAM_CASES = [  # Centreon's own robot test (reference §6): extra options -> expected regexp
+# centreon-plugins tests/cloud/microsoft/office365/management/servicestatus.robot: extra options -> expected regexp
+UPSTREAM_CASES = [
     ({}, r"^CRITICAL: Service 'Microsoft Teams' status is 'serviceDegradation'"),
     (
         {"warning-status": "%{status} =~ /serviceDegradation/i", "critical-status": ""},
@@ -249,7 +250,8 @@ def test_upstream_service_status_cases_through_simulator_collector_and_storage(e
     for options, expected in UPSTREAM_CASES:
         result, _ = answer("management", "service-status", {"tenant": t.tenant_id, **options})
         assert re.search(expected, result.text().strip()), (options, result.text())
-    # And the observed output of §3.11, byte for byte (the raw "Incident" and the emoji/CJK title included).
+    # And the output Centreon was seen to print for this data, byte for byte (the raw "Incident" and the
+    # emoji/CJK title included).
     result, _ = answer("cloud::microsoft::office365::management::plugin", "service-status", {"tenant": t.tenant_id})
     assert result.text() == (
         "CRITICAL: Service 'Microsoft Teams' status is 'serviceDegradation' [issue: Incident, ABCDEF-01, "
