@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from devtools.simulator.graph_json import gdap_relationship
@@ -168,3 +170,20 @@ def test_timer_is_registered_only_when_scheduled(monkeypatch: pytest.MonkeyPatch
     assert "discover_tenants" in timers()
     monkeypatch.delenv("DISCOVER_SCHEDULE")
     importlib.reload(module)
+
+
+def test_tenants_list_shows_a_missing_admin_consent(env, capsys) -> None:
+    from shared.collect.collector import collect_all
+
+    env.page_size = 100
+    tenants.add(tenants.Tenant(PARTNER.tenant_id, "Partner"))
+    env.add_fault(Fault("no_consent", tenant=PARTNER.tenant_id, times=None))
+    asyncio.run(collect_all(PARTNER.tenant_id, schedule="health"))
+    assert main(["tenants", "list"]) == 0
+    url = f"{env.login_endpoint}/{PARTNER.tenant_id}/adminconsent?client_id={CLIENT_ID}"
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith(PARTNER.tenant_id))
+    assert line.endswith(f"  (no admin consent: {url})")
+    env.clear_faults()
+    asyncio.run(collect_all(PARTNER.tenant_id, schedule="health"))
+    assert main(["tenants", "list"]) == 0
+    assert "no admin consent" not in capsys.readouterr().out

@@ -8,6 +8,7 @@ import asyncio
 import importlib
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -85,9 +86,23 @@ def cmd_tenants(args: argparse.Namespace) -> int:
             state = "enabled" if t.enabled else "disabled"
             source = f"  ({t.source})" if t.source else ""
             source += f"  (removed {t.removed})" if t.removed else ""
+            source += _consent_note(t.tenant_id)
             domains = ", ".join(t.all_domains) or "-"
             print(f"{t.tenant_id}  {state:8}  {t.name or '-'}  {domains}{source}")
     return 0
+
+
+# The reason graph.describe_error records when Entra ID refuses a token for want of admin consent.
+_NO_CONSENT = re.compile(r"has no admin consent in this tenant \((AADSTS\d+)\).*? at (\S+adminconsent\S*)")
+
+
+def _consent_note(tenant_id: str) -> str:
+    """`(no admin consent: <url>)` when the tenant's latest collection run failed for that reason."""
+    from shared.store import runs
+
+    latest = runs.recent(tenant_id, 1)
+    match = _NO_CONSENT.search(str(latest[0].get("Error") or "")) if latest else None
+    return f"  (no admin consent: {match.group(2).rstrip('.;,)')})" if match else ""
 
 
 def _discover(args: argparse.Namespace) -> int:
