@@ -1,5 +1,5 @@
 """Timer triggers: collect the usage reports and JSON datasets (COLLECT_SCHEDULE) and, more often, service
-health (HEALTH_SCHEDULE), for every enabled tenant."""
+health (HEALTH_SCHEDULE), for every enabled tenant; and, when DISCOVER_SCHEDULE is set, partner discovery."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import asyncio
 import logging
 
 import azure.functions as func
+
+from shared import settings
 
 bp = func.Blueprint()
 log = logging.getLogger("o365mon.functions.collect")
@@ -32,3 +34,26 @@ def collect_reports(timer: func.TimerRequest) -> None:
 @bp.timer_trigger(arg_name="timer", schedule="%HEALTH_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def collect_health(timer: func.TimerRequest) -> None:
     _run("health", timer)
+
+
+def discover_tenants(timer: func.TimerRequest) -> None:
+    """Partner discovery (GDAP): add the new customers (enabled as DISCOVER_ADD_ENABLED says), mark gone ones."""
+    from shared.store import discovery
+
+    found = discovery.discover()
+    changes = discovery.apply(found, enabled=settings.flag("DISCOVER_ADD_ENABLED"))
+    log.info(
+        "discovery: %d customers; added %s, marked removed %s, back %s",
+        sum(c.state != discovery.GONE for c in found),
+        [c.tenant_id for c in changes.added],
+        [c.tenant_id for c in changes.removed],
+        [c.tenant_id for c in changes.returned],
+    )
+
+
+# Registered only when scheduled: a timer needs a valid schedule, and empty means off (app settings are in the
+# environment when the worker imports this module, locally too).
+if settings.get("DISCOVER_SCHEDULE"):
+    bp.timer_trigger(arg_name="timer", schedule="%DISCOVER_SCHEDULE%", run_on_startup=False, use_monitor=True)(
+        discover_tenants
+    )

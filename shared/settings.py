@@ -59,6 +59,12 @@ SETTINGS: dict[str, Setting] = {
     ),
     "SYNC_ONLY_ENABLED": Setting("Create contacts only for enabled accounts (default true)", True),
     "SYNC_ONLY_LICENSED": Setting("Create contacts only for licensed users (default true)", True),
+    "DISCOVER_SCHEDULE": Setting(
+        "NCRONTAB schedule of partner discovery (GDAP): adds new customers, marks gone ones (default empty: off)"
+    ),
+    "DISCOVER_ADD_ENABLED": Setting(
+        "Partner discovery adds new customers enabled, so collected at once, not disabled (default false)", False
+    ),
     "MATCH_SUGGESTION_CUTOFF": Setting(
         "Minimum rapidfuzz WRatio score (0-100) of an organization suggestion (default 80)", 80.0
     ),

@@ -110,6 +110,8 @@ class GraphEndpoints:
             )
             if retry_after is not None:
                 return self._too_many_requests(retry_after, headers)
+        if path.rstrip("/") in _GDAP_PATHS and method == "GET":
+            return self._gdap(tenant, path.rstrip("/"), query, params, headers)
         json_reply = self._json_collection(method, tenant, path.rstrip("/"), query, params, headers)
         if json_reply is not None:
             return json_reply
@@ -179,6 +181,31 @@ class GraphEndpoints:
         if path == "/v1.0/applications":
             return self._collection(tenant, path, query, params, headers, directory.applications(tenant))
         return self._collection(tenant, path, query, params, headers, [directory.organization(tenant)])
+
+    def _gdap(self, tenant: SampleTenant, path: str, query: str, params: dict[str, str], headers: Any) -> Reply:
+        """GDAP, as the partner tenant sees it: every relationship it has, and one customer object per customer
+        tenant while at least one of its relationships is active (Microsoft creates and removes it)."""
+        with self._lock:
+            relationships = [dict(r) for r in self._relationships.get(tenant.tenant_id, [])]
+        if path.endswith("/delegatedAdminRelationships"):
+            return self._collection(tenant, path, query, params, headers, relationships, "delegatedAdminRelationships")
+        customers: dict[str, dict] = {}
+        for r in relationships:
+            customer = r.get("customer") or {}
+            if r.get("status") == "active" and customer.get("tenantId"):
+                customers.setdefault(
+                    customer["tenantId"],
+                    {
+                        "@odata.type": "#microsoft.graph.delegatedAdminCustomer",
+                        "@odata.etag": f'W/"{uuid.uuid5(uuid.NAMESPACE_URL, customer["tenantId"])}"',
+                        "id": customer["tenantId"],
+                        "tenantId": customer["tenantId"],
+                        "displayName": self._customer_names.get(customer["tenantId"], customer.get("displayName", "")),
+                    },
+                )
+        return self._collection(
+            tenant, path, query, params, headers, list(customers.values()), "delegatedAdminCustomers"
+        )
 
     def _next_link(self, path: str, query: str, offset: int, page: int) -> str:
         # Keep every original query option ($expand, $select, $top...) in its original spelling and order.
@@ -272,6 +299,14 @@ _COLLECTION_PATHS = frozenset(
 )
 
 
+_GDAP_PATHS = frozenset(
+    {
+        "/v1.0/tenantRelationships/delegatedAdminCustomers",
+        "/v1.0/tenantRelationships/delegatedAdminRelationships",
+    }
+)
+
+
 def _param_name(pair: str) -> str:
     return unquote(pair.split("=", 1)[0])
 
@@ -293,3 +328,28 @@ def _decode_skiptoken(token: str) -> tuple[int, int]:
         return int(data["o"]), int(data["p"])
     except (ValueError, KeyError, TypeError, binascii.Error):
         return -1, 0
+
+
+def gdap_relationship(
+    customer_tenant_id: str, customer_name: str, status: str = "active", display_name: str = ""
+) -> dict[str, Any]:
+    """A delegatedAdminRelationship as Graph returns it (docs-contrib resources/delegatedadminrelationship.md).
+    `display_name` is the relationship's own name; Microsoft's transition relationships start with `MLT_`."""
+    rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{customer_tenant_id}/{display_name or status}"))
+    created = "2025-01-10T09:00:00Z"
+    active = status in ("active", "expiring", "terminating", "terminationRequested", "expired", "terminated")
+    return {
+        "@odata.type": "#microsoft.graph.delegatedAdminRelationship",
+        "@odata.etag": f'W/"{rid}"',
+        "id": f"{rid}-{customer_tenant_id}",
+        "displayName": display_name or f"o365mon-{customer_tenant_id[:8]}-{status}",
+        "duration": "P730D",
+        "status": status,
+        "autoExtendDuration": "P180D" if status == "active" else "PT0S",
+        "createdDateTime": created,
+        "lastModifiedDateTime": created,
+        "activatedDateTime": "2025-01-10T09:05:00Z" if active else None,
+        "endDateTime": "2027-01-10T09:05:00Z" if active else None,
+        "customer": {"tenantId": customer_tenant_id, "displayName": customer_name},
+        "accessDetails": {"unifiedRoles": [{"roleDefinitionId": "f2ef992c-3afb-46b9-b7cf-a126ee74c451"}]},
+    }

@@ -126,6 +126,10 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
         self._defaults = {name: getattr(self, name) for name in _RESETTABLE}
         self._rendered: collections.OrderedDict[tuple, bytes] = collections.OrderedDict()
         self._health: dict[str, list[dict]] = {}
+        # GDAP: a partner tenant's relationships, and the customers' current names (delegatedAdminCustomers
+        # shows today's name, a relationship the name it had when it was created).
+        self._relationships: dict[str, list[dict]] = {}
+        self._customer_names: dict[str, str] = {}
         self._ports = {"login": login_port, "graph": graph_port, "download": download_port}
         self._by_key: dict[str, SampleTenant] = {}
         self._concealed: dict[str, bool] = {}
@@ -266,6 +270,15 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
             custom = self._health.get(tenant.tenant_id)
         return json.loads(json.dumps(custom)) if custom is not None else health.default_health(tenant)
 
+    def set_relationships(
+        self, partner_tenant_id: str, relationships: list[dict], customer_names: dict[str, str] | None = None
+    ) -> None:
+        """Make a served tenant a GDAP partner with these delegatedAdminRelationship objects (see
+        gdap_relationship); customer_names: the customers' names today, when they differ from the relationships'."""
+        with self._lock:
+            self._relationships[partner_tenant_id.lower()] = [dict(r) for r in relationships]
+            self._customer_names.update(customer_names or {})
+
     def reset_throttling(self) -> None:
         with self._lock:
             self._windows.clear()
@@ -282,6 +295,8 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
             self._log.clear()
             self._windows.clear()
             self._health.clear()
+            self._relationships.clear()
+            self._customer_names.clear()
             self._concealed = {t.tenant_id: t.concealed for t in self.tenants}
 
     def serve(self, tenants: list[SampleTenant], apps: dict[str, AppCredential]) -> GraphSimulator:

@@ -8,6 +8,7 @@ import asyncio
 import importlib
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -75,15 +76,58 @@ def cmd_tenants(args: argparse.Namespace) -> int:
             )
         )
         print(f"tenant {t.tenant_id} added" + (f" ({', '.join(t.domains)})" if t.domains else ""))
+    elif args.action == "discover":
+        return _discover(args)
     elif args.action in ("disable", "enable"):
         t = tenants.set_enabled(args.tenant_id, args.action == "enable")
         print(f"tenant {t.tenant_id} {args.action}d")
     else:
         for t in tenants.list_all():
             state = "enabled" if t.enabled else "disabled"
-            source = f"  ({tenants.SHORTCUT})" if t.source == tenants.SHORTCUT else ""
+            source = f"  ({t.source})" if t.source else ""
+            source += f"  (removed {t.removed})" if t.removed else ""
+            source += _consent_note(t.tenant_id)
             domains = ", ".join(t.all_domains) or "-"
             print(f"{t.tenant_id}  {state:8}  {t.name or '-'}  {domains}{source}")
+    return 0
+
+
+# The reason graph.describe_error records when Entra ID refuses a token for want of admin consent.
+_NO_CONSENT = re.compile(r"has no admin consent in this tenant \((AADSTS\d+)\).*? at (\S+adminconsent\S*)")
+
+
+def _consent_note(tenant_id: str) -> str:
+    """`(no admin consent: <url>)` when the tenant's latest collection run failed for that reason."""
+    from shared.store import runs
+
+    latest = runs.recent(tenant_id, 1)
+    match = _NO_CONSENT.search(str(latest[0].get("Error") or "")) if latest else None
+    return f"  (no admin consent: {match.group(2).rstrip('.;,)')})" if match else ""
+
+
+def _discover(args: argparse.Namespace) -> int:
+    from shared.store import discovery
+
+    found = discovery.discover(args.partner or "")
+    for c in found:
+        print(f"{c.tenant_id}  {c.state:5}  {c.name or '-'}")
+    if not args.add:
+        counts = {s: sum(c.state == s for c in found) for s in (discovery.NEW, discovery.KNOWN, discovery.GONE)}
+        print(
+            ", ".join(f"{n} {s}" for s, n in counts.items()) + ("; --add to add the new ones" if counts["new"] else "")
+        )
+        return 0
+    changes = discovery.apply(found, enabled=args.enabled, dry_run=args.dry_run)
+    verb = "would " if args.dry_run else ""
+    state = "enabled" if args.enabled else "disabled"
+    for c in changes.added:
+        print(f"{verb}add {c.tenant_id} ({c.name or '-'}), {state}")
+    for c in changes.removed:
+        print(f"{verb}mark {c.tenant_id} ({c.name or '-'}) removed")
+    for c in changes.returned:
+        print(f"{verb}clear the removed mark of {c.tenant_id} ({c.name or '-'})")
+    if not (changes.added or changes.removed or changes.returned):
+        print("nothing to change")
     return 0
 
 
@@ -156,11 +200,20 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("simulate", help="start the Graph simulator (source checkout)")
     sub.add_parser("serve", help="run the function app locally (source checkout)")
     t = sub.add_parser("tenants", help="manage monitored tenants")
-    t.add_argument("action", choices=["add", "list", "disable", "enable"])
+    t.add_argument("action", choices=["add", "list", "disable", "enable", "discover"])
     t.add_argument("tenant_id", nargs="?", default="", help="add: a tenant id or domain; disable/enable: any name")
     t.add_argument("--name")
     t.add_argument("--domain", action="append")
     t.add_argument("--credential-prefix", help="use <PREFIX>_CLIENT_ID/_CLIENT_SECRET app settings")
+    t.add_argument("--partner", help="discover: the partner tenant (default O365_TENANT_ID)")
+    t.add_argument("--add", action="store_true", help="discover: add the new customers, mark the gone ones removed")
+    t.add_argument("--dry-run", action="store_true", help="discover --add: print what would change, write nothing")
+    t.add_argument(
+        "--enabled",
+        action="store_true",
+        help="discover --add: add them enabled. By default they are added disabled: a new GDAP customer has "
+        "often not consented to the app yet, and an enabled tenant is collected (and fails) at every round",
+    )
     c = sub.add_parser("collect", help="collect every dataset now, reports and service health (every tenant, or one)")
     c.add_argument("--tenant", help="tenant id, domain or display name")
     c.add_argument(
@@ -174,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--limit", type=int, default=10)
     sync_cli.add_commands(sub)  # docs import|export, sync run|logs, review ...
     args = parser.parse_args(argv)
-    if args.command == "tenants" and args.action != "list" and not args.tenant_id:
+    if args.command == "tenants" and args.action not in ("list", "discover") and not args.tenant_id:
         parser.error("tenant id required")
     # Not for `check`: a Nagios plugin prints only its result.
     print(_settings_line(settings_file), file=sys.stderr)

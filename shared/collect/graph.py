@@ -484,6 +484,17 @@ class GraphSession:
         """`GET /beta/organization`, as Centreon's directory-size-usage: only beta has `directorySizeQuota`."""
         return await self._all_pages("organization", "beta/organization")
 
+    async def delegated_admin_customers(self) -> list[dict]:
+        """GDAP, in a partner tenant: its customers (`id`, `tenantId`, today's `displayName`); needs
+        DelegatedAdminRelationship.Read.All. Followed page by page like every collection."""
+        return await self._all_pages("delegatedAdminCustomers", "v1.0/tenantRelationships/delegatedAdminCustomers")
+
+    async def delegated_admin_relationships(self) -> list[dict]:
+        """GDAP, in a partner tenant: every relationship in every state (same permission)."""
+        return await self._all_pages(
+            "delegatedAdminRelationships", "v1.0/tenantRelationships/delegatedAdminRelationships"
+        )
+
     async def report_settings(self) -> dict:
         """`GET /admin/reportSettings` (one entity): `displayConcealedNames`."""
         try:

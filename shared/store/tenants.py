@@ -35,6 +35,7 @@ TABLE = "Tenants"
 NAMES_TABLE = "TenantNames"
 PARTITION = "tenant"
 SHORTCUT = "O365_TENANT_ID"
+DISCOVERED = "GDAP"  # Source of a tenant added by partner discovery (shared/store/discovery.py)
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _GUID_IN = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # A DNS name (what Entra ID accepts as a verified domain); checked before it goes into a discovery URL.
@@ -76,7 +77,9 @@ class Tenant:
     # Learned from the tenant's `organization` at each collection; never typed by a user.
     org_name: str = ""
     verified_domains: list[str] = field(default_factory=list)
-    source: str = ""  # SHORTCUT for a tenant known only through O365_TENANT_ID
+    source: str = ""  # SHORTCUT for a tenant known only through O365_TENANT_ID; DISCOVERED if GDAP added it
+    # When partner discovery last found it no longer a customer (UTC, ISO 8601); never deleted for that.
+    removed: str = ""
 
     @property
     def name(self) -> str:
@@ -101,6 +104,7 @@ class Tenant:
             "OrgName": self.org_name,
             "VerifiedDomains": ",".join(self.verified_domains),
             "Source": self.source,
+            "Removed": self.removed,
         }
 
     @classmethod
@@ -114,6 +118,7 @@ class Tenant:
             org_name=e.get("OrgName", "") or "",
             verified_domains=[d for d in (e.get("VerifiedDomains", "") or "").split(",") if d],
             source=e.get("Source", "") or "",
+            removed=e.get("Removed", "") or "",
         )
 
 
@@ -306,6 +311,18 @@ def add(tenant: Tenant, graph_settings: settings.GraphSettings | None = None) ->
         tenant.org_name, tenant.verified_domains = previous.org_name, previous.verified_domains
     tenant.source = ""
     _save(tenant, previous)
+    return tenant
+
+
+def load(tenant_id: str) -> Tenant | None:
+    """The stored entity of a tenant id, whatever its source; None when there is none."""
+    return _load(tenant_id)
+
+
+def save(tenant: Tenant) -> Tenant:
+    """Store a tenant as given (source and marks included), keeping its name index right."""
+    tenant.tenant_id = tenant.tenant_id.lower()
+    _save(tenant, _load(tenant.tenant_id))
     return tenant
 
 
