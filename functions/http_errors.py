@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import azure.functions as func
 
-from shared.errors import classify, log_failure
+from shared.errors import Failure, classify, log_failure
 
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
 
@@ -32,20 +32,32 @@ def check_response(text: str, exit_code: int, status: int, req: func.HttpRequest
     return func.HttpResponse(text, status_code=status, headers=headers, mimetype="text/plain", charset="utf-8")
 
 
-def check_route(fn: Handler) -> Handler:
-    @functools.wraps(fn)
-    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-        try:
-            return fn(req)
-        except Exception as exc:  # every failure becomes a Nagios answer
-            from shared.checks.result import unknown
+def _answering(render: Callable[[func.HttpRequest, Failure], func.HttpResponse]) -> Callable[[Handler], Handler]:
+    """A route decorator: any exception becomes one log record and an answer with its reason, never an empty 500."""
 
-            failure = classify(exc)
-            log_failure(_where(req, fn), exc, failure)
-            result = unknown(failure.message)
-            return check_response(result.text(), result.exit_code, failure.status, req, result.to_json())
+    def decorate(fn: Handler) -> Handler:
+        @functools.wraps(fn)
+        def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+            try:
+                return fn(req)
+            except Exception as exc:  # every failure becomes an answer
+                failure = classify(exc)
+                log_failure(_where(req, fn), exc, failure)
+                return render(req, failure)
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+def _check_failure(req: func.HttpRequest, failure: Failure) -> func.HttpResponse:
+    from shared.checks.result import unknown
+
+    result = unknown(failure.message)
+    return check_response(result.text(), result.exit_code, failure.status, req, result.to_json())
+
+
+check_route = _answering(_check_failure)  # text/plain UNKNOWN (or JSON) with X-Nagios-Exit-Code: 3
 
 
 def json_response(data: object, status: int = 200) -> func.HttpResponse:
@@ -54,14 +66,4 @@ def json_response(data: object, status: int = 200) -> func.HttpResponse:
     )
 
 
-def admin_route(fn: Handler) -> Handler:
-    @functools.wraps(fn)
-    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-        try:
-            return fn(req)
-        except Exception as exc:  # every failure becomes a JSON reason
-            failure = classify(exc)
-            log_failure(_where(req, fn), exc, failure)
-            return json_response({"error": failure.message}, failure.status)
-
-    return wrapper
+admin_route = _answering(lambda req, failure: json_response({"error": failure.message}, failure.status))

@@ -78,6 +78,13 @@ def _contact_entity(c: Contact) -> dict:
     }
 
 
+def _list(value: object) -> list:
+    """A contact's e-mails or phones: JSON text in a one-contact entity, a list inside a pack."""
+    if isinstance(value, list):
+        return value
+    return json.loads(str(value or "[]"))
+
+
 def _contact(e: dict) -> Contact:
     return Contact(
         organization_id=e["PartitionKey"],
@@ -85,8 +92,8 @@ def _contact(e: dict) -> Contact:
         first_name=e.get("FirstName", ""),
         last_name=e.get("LastName", ""),
         title=e.get("Title", ""),
-        emails=json.loads(e.get("Emails") or "[]"),
-        phones=json.loads(e.get("Phones") or "[]"),
+        emails=_list(e.get("Emails")),
+        phones=_list(e.get("Phones")),
         active=bool(e.get("Active", True)),
         link_tenant=e.get("LinkTenant", ""),
         link_user=e.get("LinkUser", ""),
@@ -213,22 +220,8 @@ def _packed(c: Contact) -> dict:
 
 
 def _unpacked(org_id: str, d: dict) -> Contact:
-    return Contact(
-        organization_id=org_id,
-        id=d["RowKey"],
-        first_name=d.get("FirstName", ""),
-        last_name=d.get("LastName", ""),
-        title=d.get("Title", ""),
-        emails=list(d.get("Emails") or []),
-        phones=list(d.get("Phones") or []),
-        active=bool(d.get("Active", True)),
-        link_tenant=d.get("LinkTenant", ""),
-        link_user=d.get("LinkUser", ""),
-        link_source=d.get("LinkSource", ""),
-        link_rule=d.get("LinkRule", ""),
-        deactivated_by_sync=bool(d.get("DeactivatedBySync", False)),
-        notes=d.get("Notes", ""),
-    )
+    # A packed contact is the entity form without its PartitionKey, with the lists kept as lists.
+    return _contact({**d, "PartitionKey": org_id})
 
 
 class _Pack:
