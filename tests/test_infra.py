@@ -37,12 +37,6 @@ CODE_ONLY_SETTINGS = {
     # IT Glue documentation backend is deployable.
     "ITGLUE_API_URL": "not deployed yet (IT Glue backend)",
     "ITGLUE_API_KEY": "not deployed yet (IT Glue backend)",
-    # Check engine limits: their code defaults are the deployed values; an operator may tune them by hand.
-    "CHECK_REGEX_BUDGET_MS": "tuning knob (code default)",
-    "CHECK_DEADLINE_S": "tuning knob (code default)",
-    # Partner discovery is off unless an operator schedules it for a partner tenant (README, "Partner discovery").
-    "DISCOVER_SCHEDULE": "opt-in (partner tenants only)",
-    "DISCOVER_ADD_ENABLED": "opt-in policy of partner discovery",
 }
 
 # Settings the Bicep sets that the code does not read: the Functions host and platform read them.

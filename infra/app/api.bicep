@@ -156,6 +156,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     COLLECT_CONCURRENCY: string(collectConcurrency)
     COLLECT_TENANT_DEADLINE_S: '600'
     COLLECT_MAX_PAGES: '1000'
+    CHECK_REGEX_BUDGET_MS: '250'
+    CHECK_DEADLINE_S: '10'
+    // Partner discovery (GDAP) stays off until an operator gives a schedule for a partner tenant.
+    DISCOVER_SCHEDULE: ''
+    DISCOVER_ADD_ENABLED: 'false'
     RUNS_RETENTION_DAYS: string(runsRetentionDays)
     HEALTH_SCHEDULE: healthSchedule
     SYNC_SCHEDULE: syncSchedule
