@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shared.echo import echo
+
 from . import limits
 from .data import ReportData
-from .echo import echo
 from .evaluate import evaluate, instance_counters_shown
 from .fold import PSEUDONYMIZED, Fold, Metrics, SummaryAccumulator
 from .limits import every

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from .echo import echo
+from shared.echo import echo
+
 from .perlre import BoundedPattern, compile_perl
 from .result import CheckError, perl_number
 

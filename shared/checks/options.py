@@ -12,9 +12,9 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from shared.echo import echo
 from shared.settings import parse_bool
 
-from .echo import echo
 from .expressions import Expression, parse_expression
 from .perlre import BoundedPattern, compile_perl
 from .ranges import Range, parse_range

@@ -3,7 +3,8 @@ output options (--change-short-output, --change-exit, --output-json, --output-ig
 
 from __future__ import annotations
 
-from .echo import safe_line
+from shared.echo import safe_line
+
 from .options import CheckOptions
 from .perfdata import displayed
 from .result import CheckResult, Perfdata, State

@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 import regex
 
-from .echo import echo
+from shared.echo import echo
+
 from .limits import current
 from .result import CheckError
 

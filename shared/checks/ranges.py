@@ -11,7 +11,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from .echo import echo
+from shared.echo import echo
+
 from .result import CheckError, perl_number
 
 _RANGE = re.compile(

@@ -113,6 +113,6 @@ class ModeExit(Exception):
 
 
 def unknown(message: str) -> CheckResult:
-    from .echo import safe_line
+    from shared.echo import safe_line
 
     return CheckResult(status="UNKNOWN", exit_code=State.UNKNOWN.code, short=f"UNKNOWN: {safe_line(message)} ")

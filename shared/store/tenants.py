@@ -28,7 +28,7 @@ from urllib.parse import quote
 from azure.core.exceptions import ResourceNotFoundError
 
 from shared import settings
-from shared.checks.echo import echo
+from shared.echo import echo
 from shared.store import storage
 
 TABLE = "Tenants"
