@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from devtools.itglue import ItGlueSimulator
+from devtools.itglue import ItGlueFault, ItGlueSimulator
 from shared.directory.model import DirectoryInfo, DirectoryUser
 from shared.docs.itglue import ItGlueClient, RateBudget
 from shared.docs.itglue_licences import FIELDS, TYPE_NAME, ensure_licence_type, sync_licences
@@ -154,3 +154,19 @@ def test_a_type_without_a_sku_id_field_is_not_used_and_says_why(sim, client) -> 
     out = sync_licences(client, organization_id=org, info=info(sku(E3, "SPE_E3", 1, 1)), users=[], contact_ids={})
     assert out.created == 0 and "has no 'SKU id' field" in out.errors[0].text()
     assert writes(sim) == {}
+
+
+def test_lost_answers_to_creates_never_make_a_second_type_or_asset(sim, client) -> None:
+    org = sim.seed_organization("Contoso")
+    tenant = info(sku(E3, "SPE_E3", 25, 2), sku(BP, "SPB", 10, 1))
+    # IT Glue commits both creates, then the connection drops before the answer (the crash that duplicates).
+    sim.add_fault(ItGlueFault("commit_then_drop", method="POST", path_contains="/flexible_asset_types"))
+    sim.add_fault(ItGlueFault("commit_then_drop", method="POST", path_contains="/flexible_assets"))
+    first = sync_licences(client, organization_id=org, info=tenant, users=[], contact_ids={})
+    assert first.created == 1 and [e.status for e in first.errors] == [0]  # the lost one: outcome unknown
+    assert "may have been applied" in first.errors[0].text()
+    second = sync_licences(client, organization_id=org, info=tenant, users=[], contact_ids={})
+    assert (second.created, second.unchanged, second.errors) == (0, 2, [])  # found by its SKU id, not re-created
+    assert sorted(a["traits"]["sku-part-number"] for a in sim.flexible_assets()) == ["SPB", "SPE_E3"]
+    assert len(client.list_flexible_asset_types(name=TYPE_NAME)) == 1
+    assert sim.request_counts()["POST /flexible_asset_types"] == 1  # the lost create was looked up, not re-sent
