@@ -170,3 +170,15 @@ def test_lost_answers_to_creates_never_make_a_second_type_or_asset(sim, client) 
     assert sorted(a["traits"]["sku-part-number"] for a in sim.flexible_assets()) == ["SPB", "SPE_E3"]
     assert len(client.list_flexible_asset_types(name=TYPE_NAME)) == 1
     assert sim.request_counts()["POST /flexible_asset_types"] == 1  # the lost create was looked up, not re-sent
+
+
+def test_a_blanked_licence_name_is_filled_again_and_a_renamed_one_kept(sim, client) -> None:
+    org = sim.seed_organization("Contoso")
+    tenant = info(sku(E3, "SPE_E3", 25, 2), sku(BP, "SPB", 10, 1))
+    sync_licences(client, organization_id=org, info=tenant, users=[], contact_ids={})
+    now = assets(sim, org)
+    client.merge_flexible_asset_traits(flexible_asset_id=now["SPE_E3"]["id"], changes={}, remove=["license-name"])
+    client.merge_flexible_asset_traits(flexible_asset_id=now["SPB"]["id"], changes={"license-name": "Business Premium"})
+    out = sync_licences(client, organization_id=org, info=tenant, users=[], contact_ids={})
+    assert (out.updated, out.unchanged) == (1, 1)
+    assert {p: a["name"] for p, a in assets(sim, org).items()} == {"SPE_E3": "SPE_E3", "SPB": "Business Premium"}

@@ -300,10 +300,11 @@ def sync_licences(
         sku = skus.get(sku_id)
         part = str((sku or {}).get("skuPartNumber") or "")
         desired = _desired(sku, sku_id, tenant, holders.get(sku_id, []))
+        if sku is not None:
+            desired[NAME] = licence_name(sku)  # written only where the asset has no name (see _changes)
         found = existing.get(sku_id)
         if found is None:
-            traits = {ltype.keys[n]: v for n, v in {NAME: licence_name(sku or {}), **desired}.items()
-                      if n in ltype.keys and v not in ("", None)}  # fmt: skip
+            traits = {ltype.keys[n]: v for n, v in desired.items() if n in ltype.keys and v not in ("", None)}
             try:
                 client.create_flexible_asset(organization_id=org, flexible_asset_type_id=ltype.id, traits=traits)
             except ItGlueOutcomeUnknown as exc:  # found by its SKU id next run if it was committed
