@@ -4,6 +4,8 @@ exports, and every failure is a JSON `{"error": ...}` with a 4xx/5xx status (fun
 
 from __future__ import annotations
 
+import json
+
 import azure.functions as func
 
 from functions.http_errors import admin_route, json_response
@@ -34,6 +36,24 @@ def review_action(req: func.HttpRequest) -> func.HttpResponse:
     action = actions.find(req.route_params["action"])
     value = action.parameter.from_query(req.params, action.name) if action.parameter else None
     return _json(action.run(tenant, value), 202)
+
+
+@bp.route(route="review/tenants/{tenant}/settings", methods=["GET", "PUT"], auth_level=ADMIN)
+@admin_route
+def review_settings(req: func.HttpRequest) -> func.HttpResponse:
+    """What to sync for the tenant. PUT body: {"skus": [part numbers or SKU ids] | null, "licences": bool | null,
+    "guests": bool | null}; keys left out keep their value, null goes back to the app setting."""
+    from shared.matching import tenant_settings
+
+    tenant = check_key(req.route_params["tenant"], "tenant")
+    if req.method.upper() != "PUT":
+        return _json(tenant_settings.show(tenant))
+    body = req.get_body().decode("utf-8-sig")
+    try:
+        doc = json.loads(body) if body.strip() else None
+    except json.JSONDecodeError as exc:
+        raise UserInputError(f"the body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    return _json(tenant_settings.change(tenant, doc))
 
 
 @bp.route(route="review/tenants/{tenant}/contacts/{contact}", methods=["GET"], auth_level=ADMIN)

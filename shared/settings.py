@@ -59,6 +59,11 @@ SETTINGS: dict[str, Setting] = {
     ),
     "SYNC_ONLY_ENABLED": Setting("Create contacts only for enabled accounts (default true)", True),
     "SYNC_ONLY_LICENSED": Setting("Create contacts only for licensed users (default true)", True),
+    "SYNC_LICENCES": Setting(
+        "Document each tenant's subscriptions as IT Glue licence assets, unless its sync settings say otherwise "
+        "(default true)",
+        True,
+    ),
     "DISCOVER_SCHEDULE": Setting(
         "NCRONTAB schedule of partner discovery (GDAP): adds new customers, marks gone ones (default empty: off)"
     ),

@@ -37,6 +37,7 @@ CODE_ONLY_SETTINGS = {
     # IT Glue documentation backend is deployable.
     "ITGLUE_API_URL": "not deployed yet (IT Glue backend)",
     "ITGLUE_API_KEY": "not deployed yet (IT Glue backend)",
+    "SYNC_LICENCES": "not deployed yet (IT Glue backend: licence assets)",
 }
 
 # Settings the Bicep sets that the code does not read: the Functions host and platform read them.

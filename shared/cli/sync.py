@@ -37,6 +37,23 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     logs.add_argument("--tenant", required=True)
     logs.add_argument("--limit", type=int, default=10)
     logs.add_argument("--json", action="store_true")
+    st = ssub.add_parser(
+        "settings",
+        help="what to sync for a tenant (subscriptions, licences, guests); without options: show it",
+        description="Per tenant, as IT Glue's setup screen: whose subscriptions' users become contacts, whether "
+        "licences are documented, whether guests take part. Options left out keep their value; without a tenant, "
+        "list the tenants that have settings of their own.",
+    )
+    st.add_argument("tenant", nargs="?", default="", help="tenant id, domain or display name")
+    who = st.add_mutually_exclusive_group()
+    who.add_argument("--skus", help="create contacts only for users of these subscriptions: SKU part numbers or "
+                     "SKU ids, comma-separated (e.g. SPE_E3,O365_BUSINESS_PREMIUM)")  # fmt: skip
+    who.add_argument("--all-licensed", action="store_true", help="every licensed user (the default)")
+    st.add_argument("--licences", choices=["on", "off", "default"], help="document the subscriptions as licences")
+    st.add_argument(
+        "--guests", choices=["on", "off", "default"], help="guests take part (default: SYNC_INCLUDE_GUESTS)"
+    )
+    st.add_argument("--json", action="store_true")
 
     r = subparsers.add_parser("review", help="review tenant/organization matches")
     rsub = r.add_subparsers(dest="review_action", required=True)
@@ -99,10 +116,73 @@ def format_log(r: dict) -> str:
     return line + "".join(f"\n    ! {e}" for e in r["errors_text"])
 
 
+_SWITCH = {"on": True, "off": False, "default": None}
+
+
+def format_settings(out: dict) -> str:
+    s, eff = out["settings"], out["effective"]
+
+    def origin(key: str, setting: str) -> str:
+        return "" if s[key] is not None else f" (app setting {setting})"
+
+    skus = (
+        "every licensed user (default)"
+        if s["skus"] is None
+        else "users of " + ", ".join(s["skus"]) + ("" if eff["sku_ids"] or not out["directory_stored"] else
+                                                    " (none of them is in the tenant any more: nobody)")
+    )  # fmt: skip
+    lines = [
+        f"tenant {out['tenant_id']}" + (f" ({out['tenant_name']})" if out["tenant_name"] else ""),
+        f"  contacts for:  {skus}",
+        f"  licences:      {'synced' if eff['licences'] else 'not synced'}{origin('licences', 'SYNC_LICENCES')}",
+        f"  guests:        {'included' if eff['guests'] else 'skipped'}{origin('guests', 'SYNC_INCLUDE_GUESTS')}",
+    ]
+    if not out["directory_stored"]:
+        lines.append("  subscriptions: unknown until the first directory sync")
+    for sub in out["subscriptions"]:
+        mark = "x" if sub["synced"] else " "
+        counts = f"{sub['assigned']}/{sub['total']} assigned"
+        lines.append(f"  [{mark}] {sub['sku_part_number']:28} {counts:18} {sub['sku_id']}")
+    return "\n".join(lines)
+
+
+def _settings(args: argparse.Namespace) -> int:
+    from shared.errors import UserInputError
+    from shared.matching import tenant_settings
+
+    if not args.tenant:
+        if args.skus or args.all_licensed or args.licences or args.guests:
+            raise UserInputError("name the tenant whose settings change")
+        rows = tenant_settings.list_all()
+        for r in rows:
+            skus = ",".join(r.skus) if r.skus is not None else "all-licensed"
+            shown = {None: "default", True: "on", False: "off"}
+            print(f"{r.tenant_id}  skus={skus} licences={shown[r.licences]} guests={shown[r.guests]}")
+        if not rows:
+            print("no tenant has settings of its own: the app settings apply to every tenant")
+        return 0
+    doc: dict = {}
+    if args.skus is not None:
+        doc["skus"] = [v for v in args.skus.split(",") if v.strip()]
+    if args.all_licensed:
+        doc["skus"] = None
+    for key in ("licences", "guests"):
+        if getattr(args, key) is not None:
+            doc[key] = _SWITCH[getattr(args, key)]
+    out = tenant_settings.change(args.tenant, doc) if doc else tenant_settings.show(args.tenant)
+    if args.json:
+        _print_json(out)
+    else:
+        print(format_settings(out))
+    return 0
+
+
 def _sync(args: argparse.Namespace) -> int:
     from shared.matching import review
     from shared.store import tenants
 
+    if args.sync_action == "settings":
+        return _settings(args)
     if args.sync_action == "logs":
         rows = review.logs(args.tenant, args.limit)
         if args.json:
@@ -188,6 +268,7 @@ def handle(args: argparse.Namespace) -> int | None:
     command = getattr(args, "command", None)
     if command not in COMMANDS:
         return None
+    from shared.errors import UserInputError
     from shared.matching.review import ReviewError
 
     try:
@@ -195,3 +276,6 @@ def handle(args: argparse.Namespace) -> int | None:
     except ReviewError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1 if exc.status == 400 else 3
+    except UserInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

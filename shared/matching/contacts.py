@@ -65,6 +65,9 @@ def _create_block(u: DirectoryUser, policy: Policy) -> str:
         return "disabled"
     if policy.only_licensed and not u.licensed:
         return "unlicensed"
+    # Hook (issue 10 point 9): the tenant chose whose subscriptions become contacts (Policy.for_tenant).
+    if policy.sku_ids is not None and not policy.sku_ids.intersection(s.lower() for s in u.sku_ids):
+        return "subscription not synced"
     if not (u.given_name or u.surname or u.display_name):
         return "no name"
     return ""
