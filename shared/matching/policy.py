@@ -13,6 +13,8 @@ class Policy:
     only_enabled: bool = True  # create contacts only for enabled accounts
     only_licensed: bool = True  # create contacts only for users holding a licence
     suggestion_cutoff: float = 80.0
+    # Primary e-mail of a contact: "upn" or "mail" (ITGLUE_PRIMARY_EMAIL, IT Glue backend); "" = mail, else UPN
+    primary_email: str = ""
 
     @classmethod
     def from_env(cls) -> Policy:
@@ -21,4 +23,5 @@ class Policy:
             only_enabled=settings.flag("SYNC_ONLY_ENABLED"),
             only_licensed=settings.flag("SYNC_ONLY_LICENSED"),
             suggestion_cutoff=settings.number("MATCH_SUGGESTION_CUTOFF"),
+            primary_email=settings.primary_email_source(),
         )
