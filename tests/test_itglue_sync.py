@@ -292,3 +292,46 @@ def test_without_a_terminated_type_a_dated_note_is_appended(b: Backend, tenant_i
     sync(tenant_id, b.store)
     assert b.writes() == 0  # marked once
     assert [e.state for e in b.ledger.contacts(tenant_id).values()] == [DONE]
+
+
+def test_a_link_only_change_writes_only_the_ledger(b: Backend, tenant_id: str) -> None:
+    org = b.add_org("Contoso")
+    cid = b.add_contact(org, "Ana", "Silva", "ana@contoso.com", title="CFO")
+    store_directory(tenant_id, "Contoso", [user("u1", "Ana", "Silva", "ana@contoso.com", job_title="CFO")])
+    log = sync(tenant_id, b.store)
+    assert log.counts["matched"] == 1 and b.writes() == 0  # nothing of IT Glue's changed
+    entry = b.ledger.contacts(tenant_id)["u1"]
+    assert (entry.state, entry.contact_id, entry.source, entry.rule) == (DONE, cid, "linked", "alias")
+    assert b.store.contact(org, cid).link_user == "u1"
+
+
+def test_primary_email_can_be_the_mail_address(b: Backend, tenant_id: str, monkeypatch) -> None:
+    monkeypatch.setenv("ITGLUE_PRIMARY_EMAIL", "mail")
+    org = b.add_org("Contoso")
+    store_directory(tenant_id, "Contoso", [user("u1", "Eli", "Fox", "eli.fox@contoso.com", upn="eli@contoso.com")])
+    sync(tenant_id, b.store)
+    (c,) = b.sim.contacts(organization_id=int(org))
+    assert [(e["value"], e["primary"]) for e in c["contact-emails"]] == [("eli.fox@contoso.com", True)]
+
+
+def test_the_configured_backend_serves_the_admin_api_and_refuses_imports(b: Backend, tenant_id: str) -> None:
+    import azure.functions as func
+
+    from functions import review as http
+    from shared import docs
+
+    b.add_org("Contoso")
+    store_directory(tenant_id, "Contoso", staff(2))
+    handle_message(json.dumps({"tenant_id": tenant_id, "trigger": "test"}))  # DOCS_BACKEND=itglue, default ledger
+    assert len(b.sim.contacts()) == 2
+    req = func.HttpRequest("GET", "/api/review/items", params={"tenant": tenant_id}, body=b"")
+    items = json.loads(http.review_items(req).get_body())
+    assert [(i["status"], i["organization_name"]) for i in items] == [("matched", "Contoso")]
+    exported = json.loads(http.docs_export(func.HttpRequest("GET", "/x", body=b"")).get_body())
+    assert {c["first_name"] for o in exported["organizations"] for c in o["contacts"]} == {"First0", "First1"}
+    resp = http.docs_import(func.HttpRequest("POST", "/x", body=b'{"organizations": []}'))
+    assert resp.status_code == 400 and "DOCS_BACKEND=itglue" in resp.get_body().decode()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DOCS_BACKEND", "itglu")
+        with pytest.raises(ValueError, match="DOCS_BACKEND must be one of tables, itglue"):
+            docs.documentation_store()
