@@ -59,13 +59,14 @@ def contoso(b: Backend, tenant_id: str, n: int) -> str:
     return org
 
 
-def test_commit_then_drop_on_the_bulk_create_creates_each_contact_once(b: Backend, tenant_id: str) -> None:
-    org = contoso(b, tenant_id, 40)
-    b.sim.add_fault(ItGlueFault("commit_then_drop", method="POST", path_contains="/relationships/contacts"))
+@pytest.mark.parametrize(("users", "nth"), [(40, 1), (1200, 2)])  # the only chunk; the second of two
+def test_commit_then_drop_on_the_bulk_create_creates_each_contact_once(b: Backend, tenant_id: str, users, nth) -> None:
+    org = contoso(b, tenant_id, users)
+    b.sim.add_fault(ItGlueFault("commit_then_drop", method="POST", path_contains="/relationships/contacts", nth=nth))
     log = sync(tenant_id, b.store)
-    assert log.status == "success" and log.counts["created"] == 40
-    assert len(b.sim.contacts(organization_id=int(org))) == 41
-    assert b.sim.request_counts()["POST /organizations/:id/relationships/contacts"] == 1  # read back, not re-sent
+    assert log.status == "success" and log.counts["created"] == users
+    assert len(b.sim.contacts(organization_id=int(org))) == users + 1
+    assert b.sim.request_counts()["POST /organizations/:id/relationships/contacts"] == nth  # read back, not re-sent
     assert_no_duplicates(b.sim)
     assert_ledger_complete(b, tenant_id)
 
@@ -335,3 +336,20 @@ def test_the_configured_backend_serves_the_admin_api_and_refuses_imports(b: Back
         mp.setenv("DOCS_BACKEND", "itglu")
         with pytest.raises(ValueError, match="DOCS_BACKEND must be one of tables, itglue"):
             docs.documentation_store()
+
+
+def test_the_sync_log_counts_requests_and_429_waits(b: Backend, tenant_id: str, capsys) -> None:
+    import argparse
+
+    from shared.cli import sync as sync_cli
+
+    contoso(b, tenant_id, 5)
+    b.sim.add_fault(ItGlueFault("throttle", method="GET", path_contains="/contacts", retry_after=1))
+    log = sync(tenant_id, b.store)
+    saved = state.recent_logs(tenant_id, 1)[0]
+    assert (log.doc_throttled, saved["doc_throttled"]) == (1, 1) and saved["doc_throttle_wait_seconds"] == 1.0
+    assert saved["doc_requests"] == b.sim.total_requests() == 4  # organizations, contacts twice (429), bulk create
+    parser = argparse.ArgumentParser()
+    sync_cli.add_commands(parser.add_subparsers(dest="command"))
+    assert sync_cli.handle(parser.parse_args(["sync", "logs", "--tenant", tenant_id])) == 0
+    assert "requests=4 throttled=1 (1 s)" in capsys.readouterr().out
