@@ -353,3 +353,16 @@ def test_the_sync_log_counts_requests_and_429_waits(b: Backend, tenant_id: str, 
     sync_cli.add_commands(parser.add_subparsers(dest="command"))
     assert sync_cli.handle(parser.parse_args(["sync", "logs", "--tenant", tenant_id])) == 0
     assert "requests=4 throttled=1 (1 s)" in capsys.readouterr().out
+
+
+def test_a_user_whose_create_was_refused_can_be_linked_later(b: Backend, tenant_id: str) -> None:
+    org = b.add_org("Contoso")
+    cy = user("u3", "Cy", "Dee", "cy@contoso.com", other_mails=["cy@intranet"])
+    store_directory(tenant_id, "Contoso", [cy])
+    sync(tenant_id, b.store)
+    assert b.ledger.contacts(tenant_id)["u3"].state == "rejected" and b.sim.contacts() == []
+    cid = b.add_contact(org, "Cy", "Dee", "cy@contoso.com")  # documented by hand meanwhile
+    sync(tenant_id, b.store)
+    entry = b.ledger.contacts(tenant_id)["u3"]
+    assert (entry.state, entry.contact_id, entry.source, entry.rule) == (DONE, cid, "linked", "alias")
+    assert len(b.sim.contacts()) == 1

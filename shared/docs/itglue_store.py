@@ -94,6 +94,9 @@ class ItGlueDocumentationStore:
         if terminated_type_id is None:
             terminated_type_id = settings.get("ITGLUE_TERMINATED_CONTACT_TYPE_ID")
         self.terminated_type_id = terminated_type_id.strip()
+        if self.terminated_type_id and not self.terminated_type_id.isdigit():
+            # Checked here rather than at the first disabled user, halfway through a run.
+            raise ValueError("ITGLUE_TERMINATED_CONTACT_TYPE_ID must be an IT Glue contact type id (a number)")
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date().isoformat())
         self._raw: dict[str, dict[str, Any]] = {}  # contact id -> attributes as last read (to merge into)
         self._rejections: list[str] = []
@@ -443,8 +446,8 @@ class ItGlueDocumentationStore:
             if new.link_tenant not in ledgers:
                 ledgers[new.link_tenant] = self.ledger.contacts(new.link_tenant)
             entry = ledgers[new.link_tenant].get(new.link_user)
-            if entry is not None and entry.state == DONE and entry.contact_id != new.id:
-                entry = None  # the user's entry names another contact: this link replaces it
+            if entry is not None and not (entry.state == DONE and entry.contact_id == new.id):
+                entry = None  # another contact, or a create that never happened: this link replaces it
             attrs, wanted = self._diff(old, new, entry)
             if attrs:
                 patches[new.id] = attrs
