@@ -22,6 +22,7 @@ from devtools.azurite import Azurite
 from devtools.itglue import ItGlueSimulator
 
 FIRST = ["Ann", "Bob", "Chloé", "Dmitri", "Eva", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kenji", "Lena"]
+E3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"
 LAST = ["Lee", "Müller", "Dubois", "Smith", "Novák", "Rossi", "García", "Kowalski", "Brown", "Nørgaard"]
 
 
@@ -30,7 +31,8 @@ def store_directory(tenant_id: str, name: str, users: int) -> None:
     from shared.directory.model import DirectoryInfo, DirectoryUser
 
     domain = f"t{tenant_id[:8]}.example.com"
-    info = DirectoryInfo(tenant_id=tenant_id, display_name=name, default_domain=domain, domains=[domain])
+    skus = [{"skuId": E3, "skuPartNumber": "SPE_E3", "enabled": users + 5, "consumedUnits": users}]
+    info = DirectoryInfo(tenant_id=tenant_id, display_name=name, default_domain=domain, domains=[domain], skus=skus)
     rows = []
     for i in range(users):
         first, last = FIRST[i % len(FIRST)], f"{LAST[i // len(FIRST) % len(LAST)]}{i}"
@@ -41,7 +43,7 @@ def store_directory(tenant_id: str, name: str, users: int) -> None:
                 display_name=f"{first} {last}", upn=mail, mail=mail,
                 proxy_addresses=[f"SMTP:{mail}", f"smtp:{first.lower()}{i}@{domain}"], other_mails=[],
                 job_title="Engineer", business_phones=["+1 425 555 0100"], mobile_phone="+1 425 555 0199",
-                account_enabled=True, user_type="Member", sku_ids=["c7df2760-2c81-4ef7-b578-5b5392b571df"],
+                account_enabled=True, user_type="Member", sku_ids=[E3],
             )
         )  # fmt: skip
     directory.save(info, rows)

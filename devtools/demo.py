@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             os.environ.setdefault(name, default)
         say(f"Azurite on 127.0.0.1 (table port {azurite.table_port})")
-        sim = None
+        sim = itglue = None
         from shared.collect.collector import collect_all
         from shared.store import tenants
 
@@ -138,8 +138,12 @@ def main(argv: list[str] | None = None) -> int:
             tenant_names = [os.environ["O365_TENANT_ID"]]
             say("Real credentials found: collecting from Microsoft Graph")
         else:
+            from devtools import demo_sync
+
             sim, sample = start_simulator()
             say(f"Graph simulator: login {sim.login_endpoint}, graph {sim.graph_endpoint}")
+            itglue = demo_sync.start_itglue()
+            say(f"IT Glue simulator: {itglue.url} (DOCS_BACKEND=itglue)")
             for i, t in enumerate(sample):
                 prefix = WRONG_SECRET_PREFIX if i == 2 else ""
                 tenants.add(tenants.Tenant(t.tenant_id, t.display_name, [t.domain], credential_prefix=prefix))
@@ -168,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
                 "O365_CA_BUNDLE",
                 "O365_CLIENT_ID",
                 "O365_CLIENT_SECRET",
+                "DOCS_BACKEND",
+                "ITGLUE_API_URL",
+                "ITGLUE_API_KEY",
             ]
             values = {n: os.environ[n] for n in names if n in os.environ}
             write_local_settings(settings_file, values)
@@ -228,13 +235,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  {out.stdout.splitlines()[0][:300] if out.stdout else out.stderr.strip()}")
             say(f"  -> exit code {out.returncode}")
             say()
-            try:
-                from devtools import demo_sync
-            except ImportError:
-                demo_sync = None
-            if demo_sync is not None and not real:
-                say("== Directory sync and contact matching (IT Glue rules) ==")
-                demo_sync.run(say, [t.tenant_id for t in sample])
+            if itglue is not None:
+                say("== Directory sync and contact matching into IT Glue (its API, simulated) ==")
+                demo_sync.run(say, [t.tenant_id for t in sample], itglue)
                 say()
             say("== CLI checks (Centreon's command line, stored data) ==")
             env = dict(os.environ, O365MON_LOCAL_SETTINGS=str(settings_file))
@@ -274,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if sim is not None:
                 sim.stop()
+            if itglue is not None:
+                itglue.stop()
     say("Stopped Azurite, the simulator and the runner.")
     return 0
 

@@ -96,19 +96,22 @@ def sync_logs(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="docs/export", methods=["GET"], auth_level=ADMIN)
 @admin_route
 def docs_export(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import docs
     from shared.docs import transfer
-    from shared.docs.tables import TableDocumentationStore
 
-    store = TableDocumentationStore()
     fmt = req.params.get("format", "json")
-    if fmt == "json":
-        return func.HttpResponse(transfer.export_json(store), mimetype="application/json", charset="utf-8")
-    if fmt == "csv":
-        kind = req.params.get("kind", "contacts")
-        if kind not in ("organizations", "contacts"):
-            raise UserInputError("kind must be organizations or contacts")
+    kind = req.params.get("kind", "contacts")
+    if fmt not in ("json", "csv"):
+        return _json({"error": "format must be json or csv"}, 400)
+    if fmt == "csv" and kind not in ("organizations", "contacts"):
+        raise UserInputError("kind must be organizations or contacts")
+    store = docs.documentation_store()
+    try:
+        if fmt == "json":
+            return func.HttpResponse(transfer.export_json(store), mimetype="application/json", charset="utf-8")
         return func.HttpResponse(transfer.export_csv(store, kind), mimetype="text/csv", charset="utf-8")
-    return _json({"error": "format must be json or csv"}, 400)
+    finally:
+        docs.close(store)
 
 
 @bp.route(route="docs/import", methods=["POST"], auth_level=ADMIN)
@@ -116,11 +119,11 @@ def docs_export(req: func.HttpRequest) -> func.HttpResponse:
 def docs_import(req: func.HttpRequest) -> func.HttpResponse:
     """Body: the JSON document, or one CSV file (organizations or contacts); ?format=json|csv, else sniffed.
     All or nothing: one bad record writes nothing and the 400 names every bad record."""
+    from shared import docs
     from shared.docs import transfer
-    from shared.docs.tables import TableDocumentationStore
 
     fmt = req.params.get("format", "")
     if fmt not in ("", "json", "csv"):
         raise UserInputError("format must be json or csv")
     text = req.get_body().decode("utf-8-sig")
-    return _json({"imported": transfer.import_text(TableDocumentationStore(), text, fmt or None)})
+    return _json({"imported": transfer.import_text(docs.import_store(), text, fmt or None)})

@@ -83,6 +83,17 @@ SETTINGS: dict[str, Setting] = {
         "IT Glue API base URL of the account's region (default https://api.itglue.com; or EU, AU)"
     ),
     "ITGLUE_API_KEY": Setting("IT Glue API key, sent only as the x-api-key header (a Key Vault reference in Azure)"),
+    "DOCS_BACKEND": Setting(
+        "Where the documentation lives: tables (o365mon's own tables) or itglue (IT Glue's API; default tables)"
+    ),
+    "ITGLUE_PRIMARY_EMAIL": Setting(
+        "Primary e-mail of the contacts written to IT Glue: upn (the user name, as IT Glue's integration) or mail "
+        "(default upn)"
+    ),
+    "ITGLUE_TERMINATED_CONTACT_TYPE_ID": Setting(
+        "IT Glue contact type given to a contact whose user is disabled or removed (its previous type comes back "
+        "when the user is enabled again); unset: a dated note line is appended instead"
+    ),
     # Check engine limits (shared/checks/limits.py).
     "CHECK_REGEX_BUDGET_MS": Setting(
         "Milliseconds a check's user patterns may spend in slow matches (over 1 ms each) "
@@ -157,6 +168,25 @@ def flag(name: str) -> bool:
     default = bool(_default(name, bool))
     value = parse_bool(get(name))
     return default if value is None else value
+
+
+DOCS_BACKENDS = ("tables", "itglue")
+
+
+def docs_backend() -> str:
+    """DOCS_BACKEND, checked: a misspelt backend must not silently document into the own tables."""
+    value = get("DOCS_BACKEND").lower() or "tables"
+    if value not in DOCS_BACKENDS:
+        raise ValueError(f"DOCS_BACKEND must be one of {', '.join(DOCS_BACKENDS)}, got {value[:40]!r}")
+    return value
+
+
+def primary_email_source() -> str:
+    """'upn' or 'mail' for the IT Glue backend (ITGLUE_PRIMARY_EMAIL); '' (mail, else UPN) for the own tables."""
+    if docs_backend() != "itglue":
+        return ""
+    value = get("ITGLUE_PRIMARY_EMAIL").lower() or "upn"
+    return value if value in ("upn", "mail") else "upn"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ CODE_ONLY_SETTINGS = {
     "ITGLUE_API_URL": "not deployed yet (IT Glue backend)",
     "ITGLUE_API_KEY": "not deployed yet (IT Glue backend)",
     "SYNC_LICENCES": "not deployed yet (IT Glue backend: licence assets)",
+    "DOCS_BACKEND": "not deployed yet (IT Glue backend; the code defaults to the own tables)",
+    "ITGLUE_PRIMARY_EMAIL": "not deployed yet (IT Glue backend)",
+    "ITGLUE_TERMINATED_CONTACT_TYPE_ID": "not deployed yet (IT Glue backend)",
 }
 
 # Settings the Bicep sets that the code does not read: the Functions host and platform read them.

@@ -83,11 +83,15 @@ def _print_json(data: object) -> None:
 
 
 def _docs(args: argparse.Namespace) -> int:
+    from shared import docs
     from shared.docs import transfer
-    from shared.docs.tables import TableDocumentationStore
 
-    store = TableDocumentationStore()
     if args.docs_action == "import":
+        try:
+            store = docs.import_store()
+        except docs.ImportNotSupported as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
         for path in args.files:
             suffix = path.suffix.lower().lstrip(".")
             fmt = args.format or (suffix if suffix in ("csv", "json") else None)
@@ -102,7 +106,11 @@ def _docs(args: argparse.Namespace) -> int:
                 return 1
             print(f"{path}: {counts['organizations']} organizations, {counts['contacts']} contacts")
         return 0
-    text = transfer.export_json(store) if args.format == "json" else transfer.export_csv(store, args.kind)
+    reader = docs.documentation_store()
+    try:
+        text = transfer.export_json(reader) if args.format == "json" else transfer.export_csv(reader, args.kind)
+    finally:
+        docs.close(reader)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     else:
@@ -113,7 +121,11 @@ def _docs(args: argparse.Namespace) -> int:
 def format_log(r: dict) -> str:
     counts = " ".join(f"{k}={r[k]}" for k in ("created", "updated", "matched", "suggested", "ambiguous", "ignored"))
     line = f"{r['started']}  {r['status']:7} org={r['organization_status'] or '-'} {counts} errors={r['errors']}"
-    return line + "".join(f"\n    ! {e}" for e in r["errors_text"])
+    if r.get("doc_requests"):
+        line += f" requests={r['doc_requests']} throttled={r['doc_throttled']}"
+        line += f" ({r['doc_throttle_wait_seconds']:g} s)" if r["doc_throttled"] else ""
+    line += "".join(f"\n    ! {e}" for e in r["errors_text"])
+    return line + "".join(f"\n    refused: {e}" for e in r.get("rejections", []))
 
 
 _SWITCH = {"on": True, "off": False, "default": None}

@@ -135,14 +135,20 @@ def _read_type(client: ItGlueClient, type_id: str, created: bool) -> LicenceType
     return LicenceType(id=type_id, keys=keys, kinds=kinds, created=created)
 
 
+def find_licence_type(client: ItGlueClient, *, name: str = TYPE_NAME) -> LicenceType | None:
+    """The account's licence type, or None: for a tenant with no subscriptions there is nothing to create it for."""
+    found = [t for t in client.list_flexible_asset_types(name=name) if t.get("name") == name]
+    return _read_type(client, min(found, key=lambda t: int(t.id)).id, created=False) if found else None
+
+
 def ensure_licence_type(client: ItGlueClient, *, name: str = TYPE_NAME) -> LicenceType:
     """The account's licence type, created with `FIELDS` when no type has exactly this name.
 
     Resolve it once and pass it to every `sync_licences` call of a run: that saves two reads per organization.
     """
-    found = [t for t in client.list_flexible_asset_types(name=name) if t.get("name") == name]
-    if found:
-        return _read_type(client, min(found, key=lambda t: int(t.id)).id, created=False)
+    existing = find_licence_type(client, name=name)
+    if existing is not None:
+        return existing
     try:
         created = client.create_flexible_asset_type(
             name=name, fields=FIELDS, attributes={"description": TYPE_DESCRIPTION, "show_in_menu": True}

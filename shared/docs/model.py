@@ -48,6 +48,9 @@ class Contact:
     link_rule: str = ""  # alias | upn | name: the rule that first linked it (for the review)
     deactivated_by_sync: bool = False  # the integration deactivated it (so it may reactivate it)
     notes: str = ""
+    # Label of an e-mail or phone value as IT Glue's Office 365 integration names it (Work, Mobile, Alias). Not
+    # part of equality: a label alone never makes a contact worth writing, and the own tables do not keep it.
+    labels: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def linked(self) -> bool:

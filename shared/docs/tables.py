@@ -15,14 +15,20 @@ from __future__ import annotations
 import json
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from shared.docs.model import Contact, Organization
+from shared.docs.base import StoreReport
+from shared.docs.model import CREATED, Contact, Organization, contact_id_for, organization_id_for
 from shared.store import storage
+
+if TYPE_CHECKING:
+    from shared.directory.model import DirectoryInfo, DirectoryUser
 
 ORGS = "DocOrganizations"
 CONTACTS = "DocContacts"
@@ -105,7 +111,9 @@ def _contact(e: dict) -> Contact:
 
 
 class TableDocumentationStore:
-    """`prefix` names a separate pair of tables (tests, or a second documentation set)."""
+    """`prefix` names a separate pair of tables (tests, or a second documentation set). Ids are derived
+    (uuid5 of tenant, or tenant + user), so a replayed or concurrent creation overwrites instead of duplicating;
+    links live on the records themselves."""
 
     def __init__(self, prefix: str = "") -> None:
         self.orgs_table, self.contacts_table = f"{prefix}{ORGS}", f"{prefix}{CONTACTS}"
@@ -133,6 +141,54 @@ class TableDocumentationStore:
         for i in range(0, len(entities), step):
             table.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in entities[i : i + step]])
         return len(entities)
+
+    def create_organization(self, tenant_id: str, name: str) -> Organization:
+        org = self.organization(organization_id_for(tenant_id))
+        if org is None:
+            org = Organization(organization_id_for(tenant_id), name or tenant_id, tenant_id, CREATED)
+        self.link_organization(tenant_id, org.id, CREATED, org)
+        return replace(org, tenant_id=tenant_id, link_source=org.link_source or CREATED)
+
+    def link_organization(self, tenant_id: str, org_id: str, source: str, org: Organization | None = None) -> None:
+        for o in self.organizations():
+            if o.tenant_id == tenant_id and o.id != org_id:
+                self.save_organization(replace(o, tenant_id="", link_source=""))
+        target = org or self.organization(org_id)
+        if target is None:
+            raise KeyError(f"unknown organization {org_id!r}")
+        if target.tenant_id != tenant_id or org is not None:
+            self.save_organization(replace(target, tenant_id=tenant_id, link_source=source))
+
+    def unlink_organization(self, tenant_id: str) -> None:
+        for o in self.organizations():
+            if o.tenant_id == tenant_id:
+                self.save_organization(replace(o, tenant_id="", link_source=""))
+
+    def create_contacts(self, tenant_id: str, org_id: str, contacts: Sequence[Contact]) -> list[Contact]:
+        made = [
+            replace(c, organization_id=org_id, id=contact_id_for(tenant_id, c.link_user), link_tenant=tenant_id)
+            for c in contacts
+        ]
+        self.save_contacts(made)
+        return made
+
+    def update_contacts(self, changes: Sequence[tuple[Contact, Contact]]) -> int:
+        return self.save_contacts([new for old, new in changes if new != old])
+
+    def document_licences(
+        self,
+        tenant_id: str,
+        org_id: str,
+        info: DirectoryInfo,
+        users: Sequence[DirectoryUser],
+        contact_ids: Mapping[str, str],
+    ) -> list[str]:
+        # The subscriptions are already o365mon's own data (the `subscriptions` dataset, the licence check):
+        # a second copy here could only drift from it.
+        return []
+
+    def report(self) -> StoreReport:
+        return StoreReport()
 
     def _entities(self, org_id: str) -> list[dict]:
         return list(storage.table(self.contacts_table).query_entities("PartitionKey eq @pk", parameters={"pk": org_id}))

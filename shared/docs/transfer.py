@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 from shared.docs.base import DocumentationStore
 from shared.docs.model import Contact, Organization
+from shared.docs.tables import TableDocumentationStore
 from shared.store import storage
 
 _IMPORT_NS = uuid.UUID("0f6a3f2d-8d4e-4c1a-a7f1-3b2c5d6e7f80")
@@ -99,7 +100,7 @@ def _key_problem(value: str, what: str) -> str | None:
 class _Importer:
     """Validates a whole file into a plan (organizations and contacts to write); `write` applies it."""
 
-    def __init__(self, store: DocumentationStore) -> None:
+    def __init__(self, store: TableDocumentationStore) -> None:
         self.store = store
         self.orgs = {o.id: o for o in store.organizations()}
         self.by_name = {o.name.strip().lower(): o.id for o in self.orgs.values()}
@@ -205,17 +206,12 @@ class _Importer:
         if self.problems:
             raise ImportRefused(self.problems)
         # Organizations first: a contact never points at an organization that is not stored.
-        save_many = getattr(self.store, "save_organizations", None)
-        if save_many is not None:
-            save_many(list(self.orgs_out.values()))
-        else:
-            for org in self.orgs_out.values():
-                self.store.save_organization(org)
+        self.store.save_organizations(list(self.orgs_out.values()))
         self.store.save_contacts(list(self.contacts_out.values()))
         return self.counts
 
 
-def import_json(store: DocumentationStore, text: str) -> dict[str, int]:
+def import_json(store: TableDocumentationStore, text: str) -> dict[str, int]:
     """All or nothing: every record is checked before the first write; ImportRefused names the bad ones."""
     try:
         data = json.loads(text)
@@ -240,7 +236,7 @@ def import_json(store: DocumentationStore, text: str) -> dict[str, int]:
     return imp.write()
 
 
-def import_csv(store: DocumentationStore, text: str) -> dict[str, int]:
+def import_csv(store: TableDocumentationStore, text: str) -> dict[str, int]:
     """One CSV file: organizations (a `name` column) or contacts (a `first_name` column). Row numbers in the
     messages are the file's line numbers (the header is line 1). All or nothing, as import_json."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -273,7 +269,7 @@ def sniff(text: str) -> str | None:
     return None
 
 
-def import_text(store: DocumentationStore, text: str, fmt: str | None = None) -> dict[str, int]:
+def import_text(store: TableDocumentationStore, text: str, fmt: str | None = None) -> dict[str, int]:
     """Import a body whose format is given or recognised from its content."""
     fmt = fmt or sniff(text)
     if fmt is None:
@@ -286,7 +282,7 @@ def export_json(store: DocumentationStore) -> str:
     for o in store.organizations():
         d = asdict(o)
         d["contacts"] = [
-            {k: v for k, v in asdict(c).items() if k != "organization_id"}
+            {k: v for k, v in asdict(c).items() if k not in ("organization_id", "labels")}
             for c in sorted(store.contacts(o.id), key=lambda c: (c.last_name.lower(), c.first_name.lower(), c.id))
         ]
         out.append(d)

@@ -1,5 +1,6 @@
 """Users of one tenant -> contacts of its matched organization. Pure (no I/O): `plan()` returns the contacts
-to write and one outcome per user; the caller writes them.
+to create, the (as read, as wanted) pairs to update, and one outcome per user; the caller writes them through
+the documentation store (which, for IT Glue, makes each creation happen once and sends only changed fields).
 
 Order, per user not yet linked (IT Glue's, plus the immutable link first):
  0. the contact already linked to (tenant id, user object id) - later syncs never match by name again;
@@ -9,13 +10,14 @@ Order, per user not yet linked (IT Glue's, plus the immutable link first):
 Each step runs for every remaining user before the next one, so the outcome does not depend on user order.
 More than one candidate for a user, or one contact claimed by several users at the same step, is
 `ambiguous`: logged, nothing written, nothing created. No candidate at all: a contact is created if the
-policy allows (its RowKey derives from tenant + user, so creation is idempotent). Blank Microsoft 365
+policy allows (it carries the id the own tables derive from tenant + user; IT Glue gives its own). Blank Microsoft 365
 fields never overwrite documented values; only linked or created contacts are deactivated or reactivated.
 """
 
 from __future__ import annotations
 
 import gc
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
@@ -47,11 +49,17 @@ class Outcome:
 
 @dataclass
 class Plan:
-    writes: list[Contact] = field(default_factory=list)
+    creates: list[Contact] = field(default_factory=list)
+    updates: list[tuple[Contact, Contact]] = field(default_factory=list)  # (as read, as wanted)
     outcomes: list[Outcome] = field(default_factory=list)
     counts: dict[str, int] = field(
         default_factory=lambda: {"created": 0, "updated": 0, "matched": 0, "ambiguous": 0, "ignored": 0}
     )
+
+    @property
+    def writes(self) -> list[Contact]:
+        """Every contact as it should be stored (creates, then updates)."""
+        return [*self.creates, *(new for _, new in self.updates)]
 
 
 def _skip_reason(u: DirectoryUser, policy: Policy) -> str:
@@ -73,15 +81,37 @@ def _create_block(u: DirectoryUser, policy: Policy) -> str:
     return ""
 
 
-def primary_email(u: DirectoryUser) -> str:
+# Labels as IT Glue's Office 365 integration writes them.
+WORK, MOBILE, ALIAS = "Work", "Mobile", "Alias"
+
+
+def primary_email(u: DirectoryUser, source: str = "") -> str:
+    """The user's primary address: the user name (`upn`) or `mail` when the policy names one (IT Glue), else
+    mail, then the UPN (the own tables' rule)."""
+    if source == "upn":
+        return norm_email(u.upn) or norm_email(u.mail)
     return norm_email(u.mail) or norm_email(u.upn)
 
 
-def _user_emails(u: DirectoryUser) -> list[str]:
+def phone_key(value: str) -> str:
+    """A phone number as IT Glue stores it (separators stripped), so '+1 555-0100' and '+15550100' are one."""
+    return re.sub(r"[^\d+]", "", value)
+
+
+def _user_emails(u: DirectoryUser, source: str = "") -> list[str]:
     """The addresses a created contact carries: primary first, then other aliases (not onmicrosoft.com)."""
-    first = primary_email(u)
+    first = primary_email(u, source)
     rest = sorted(a for a in u.aliases() if a != first and not a.endswith(".onmicrosoft.com"))
     return [first, *rest] if first else rest
+
+
+def _labels(u: DirectoryUser, emails: list[str], source: str) -> dict[str, str]:
+    first = primary_email(u, source)
+    labels = {e: (WORK if e == first else ALIAS) for e in emails}
+    labels.update({p: WORK for p in u.business_phones if p})
+    if u.mobile_phone:
+        labels[u.mobile_phone] = MOBILE
+    return labels
 
 
 def _names(u: DirectoryUser) -> tuple[str, str]:
@@ -91,27 +121,29 @@ def _names(u: DirectoryUser) -> tuple[str, str]:
     return first, last
 
 
-def new_contact(tenant_id: str, org_id: str, u: DirectoryUser) -> Contact:
+def new_contact(tenant_id: str, org_id: str, u: DirectoryUser, source: str = "") -> Contact:
     first, last = _names(u)
+    emails = _user_emails(u, source)
     return Contact(
         organization_id=org_id,
         id=contact_id_for(tenant_id, u.id),
         first_name=first,
         last_name=last,
         title=u.job_title,
-        emails=_user_emails(u),
+        emails=emails,
         phones=u.phones(),
         active=u.account_enabled,
         link_tenant=tenant_id,
         link_user=u.id,
         link_source=CREATED,
         deactivated_by_sync=not u.account_enabled,
+        labels=_labels(u, emails, source),
     )
 
 
-def apply_user(c: Contact, u: DirectoryUser, tenant_id: str, rule: str) -> Contact:
+def apply_user(c: Contact, u: DirectoryUser, tenant_id: str, rule: str, source: str = "") -> Contact:
     """The contact updated from the user: links it, fills non-blank fields, never blanks a documented one."""
-    n = replace(c, emails=list(c.emails), phones=list(c.phones))
+    n = replace(c, emails=list(c.emails), phones=list(c.phones), labels=dict(c.labels))
     if not n.linked:
         n.link_tenant, n.link_user, n.link_source, n.link_rule = tenant_id, u.id, LINKED, rule
     if u.given_name:
@@ -121,11 +153,16 @@ def apply_user(c: Contact, u: DirectoryUser, tenant_id: str, rule: str) -> Conta
     if u.job_title:
         n.title = u.job_title
     known = {norm_email(e) for e in n.emails}
-    primary = primary_email(u)
+    primary = primary_email(u, source)
     if primary and primary not in known:
         n.emails.append(primary)
-    have = set(n.phones)
-    n.phones.extend(p for p in u.phones() if p not in have)
+        n.labels[primary] = WORK
+    have = {phone_key(p) for p in n.phones}
+    for p in u.phones():
+        if phone_key(p) not in have:
+            have.add(phone_key(p))
+            n.phones.append(p)
+            n.labels[p] = MOBILE if p == u.mobile_phone else WORK
     if not u.account_enabled and n.active:
         n.active, n.deactivated_by_sync = False, True
     elif u.account_enabled and not n.active and n.deactivated_by_sync:
@@ -218,11 +255,11 @@ def _plan(tenant_id: str, org_id: str, users: list[DirectoryUser], contacts: lis
         remaining = still
 
     for u, c, rule in matched:
-        n = apply_user(c, u, tenant_id, rule)
+        n = apply_user(c, u, tenant_id, rule, policy.primary_email)
         out.counts["matched"] += 1
         out.outcomes.append(Outcome(u.id, u.upn, u.display_name, MATCHED, rule, c.id))
         if n != c:
-            out.writes.append(n)
+            out.updates.append((c, n))
             out.counts["updated"] += 1
 
     for u in remaining:
@@ -231,7 +268,7 @@ def _plan(tenant_id: str, org_id: str, users: list[DirectoryUser], contacts: lis
             out.outcomes.append(Outcome(u.id, u.upn, u.display_name, SKIPPED, block))
             out.counts["ignored"] += 1
             continue
-        out.writes.append(new_contact(tenant_id, org_id, u))
+        out.creates.append(new_contact(tenant_id, org_id, u, policy.primary_email))
         out.outcomes.append(Outcome(u.id, u.upn, u.display_name, CREATED_S, "", contact_id_for(tenant_id, u.id)))
         out.counts["created"] += 1
 
@@ -240,6 +277,6 @@ def _plan(tenant_id: str, org_id: str, users: list[DirectoryUser], contacts: lis
         if user_id not in seen_users:
             out.outcomes.append(Outcome(user_id, "", f"{c.first_name} {c.last_name}", REMOVED, "", c.id))
             if c.active:
-                out.writes.append(replace(c, active=False, deactivated_by_sync=True))
+                out.updates.append((c, replace(c, active=False, deactivated_by_sync=True)))
                 out.counts["updated"] += 1
     return out

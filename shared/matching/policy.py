@@ -21,6 +21,8 @@ class Policy:
     # Create contacts only for users holding one of these SKU ids (lowercase); None: any licence will do.
     sku_ids: frozenset[str] | None = None
     sync_licences: bool = True  # document the tenant's subscriptions (the IT Glue backend)
+    # Primary e-mail of a contact: "upn" or "mail" (ITGLUE_PRIMARY_EMAIL, IT Glue backend); "" = mail, else UPN
+    primary_email: str = ""
 
     @classmethod
     def from_env(cls) -> Policy:
@@ -30,6 +32,7 @@ class Policy:
             only_licensed=settings.flag("SYNC_ONLY_LICENSED"),
             suggestion_cutoff=settings.number("MATCH_SUGGESTION_CUTOFF"),
             sync_licences=settings.flag("SYNC_LICENCES"),
+            primary_email=settings.primary_email_source(),
         )
 
     @classmethod

@@ -5,10 +5,13 @@ at the next run, which the action enqueues."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
+from shared import docs, settings
 from shared.directory import store as directory
 from shared.directory.model import DirectoryUser
 from shared.docs.base import DocumentationStore
-from shared.docs.tables import TableDocumentationStore
 from shared.matching import contacts, messages, orgs, state
 from shared.matching.normalize import email as norm_email
 
@@ -25,8 +28,17 @@ def manage_url(user_id: str) -> str:
     return MANAGE_URL.format(user_id=user_id)
 
 
-def _store(store: DocumentationStore | None) -> DocumentationStore:
-    return store or TableDocumentationStore()
+@contextlib.contextmanager
+def _store(store: DocumentationStore | None) -> Iterator[DocumentationStore]:
+    """The given store, or the configured backend's (closed after use)."""
+    if store is not None:
+        yield store
+        return
+    made = docs.documentation_store()
+    try:
+        yield made
+    finally:
+        docs.close(made)
 
 
 def tenant_id_of(name: str) -> str:
@@ -62,7 +74,8 @@ def list_items(status: str = "", tenant_id: str = "", store: DocumentationStore 
     if status and status not in orgs.STATUSES:
         raise ReviewError(f"status must be one of {', '.join(orgs.STATUSES)}")
     wanted = tenant_id_of(tenant_id) if tenant_id else ""
-    names = {o.id: o.name for o in _store(store).organizations()}
+    with _store(store) as s:
+        names = {o.id: o.name for o in s.organizations()}
     items = []
     for m in sorted(state.list_matches(), key=lambda m: (m.tenant_name.lower(), m.tenant_id)):
         if wanted and m.tenant_id != wanted:
@@ -94,7 +107,9 @@ def accept(tenant: str, index: int = 0) -> dict:
 
 def match_to(tenant: str, org_id: str, store: DocumentationStore | None = None) -> dict:
     m = _match(tenant)
-    if _store(store).organization(org_id) is None:
+    with _store(store) as s:
+        known = s.organization(org_id) is not None
+    if not known:
         raise ReviewError(f"unknown organization {org_id!r}", 404)
     return _decide(m.tenant_id, {"action": "match", "org_id": org_id})
 
@@ -146,7 +161,8 @@ def compare(tenant_id: str, contact_id: str, store: DocumentationStore | None = 
     m = _match(tenant_id)
     if not m.org_id:
         raise ReviewError(f"tenant {tenant_id} is not matched to an organization ({m.status})", 404)
-    contact = _store(store).contact(m.org_id, contact_id)
+    with _store(store) as s:
+        contact = s.contact(m.org_id, contact_id)
     if contact is None:
         raise ReviewError(f"no contact {contact_id!r} in organization {m.org_id}", 404)
     user_id = contact.link_user if contact.link_tenant == m.tenant_id else ""
@@ -162,7 +178,7 @@ def compare(tenant_id: str, contact_id: str, store: DocumentationStore | None = 
         ("first_name", contact.first_name, user.given_name),
         ("last_name", contact.last_name, user.surname),
         ("title", contact.title, user.job_title),
-        ("primary_email", ", ".join(contact.emails), contacts.primary_email(user)),
+        ("primary_email", ", ".join(contact.emails), contacts.primary_email(user, settings.primary_email_source())),
         ("phones", ", ".join(contact.phones), ", ".join(user.phones())),
         ("active", contact.active, user.account_enabled),
     ]
@@ -171,7 +187,7 @@ def compare(tenant_id: str, contact_id: str, store: DocumentationStore | None = 
         if name == "primary_email":
             same = not m365 or m365 in {norm_email(e) for e in contact.emails}
         elif name == "phones":
-            same = set(user.phones()) <= set(contact.phones)
+            same = {contacts.phone_key(p) for p in user.phones()} <= {contacts.phone_key(p) for p in contact.phones}
         else:
             same = documented == m365 or m365 in ("", None)
         if not same:

@@ -2,24 +2,23 @@
 
 1. apply a reviewer's pending decision (match / ignore / create the organization);
 2. organization: link > normalized name > suggestions > unmatched (shared.matching.orgs);
-3. contacts of the matched organization (shared.matching.contacts), written as upserts keyed by id;
-4. per-user results and one sync log record.
-Every write is an idempotent upsert and created contacts have ids derived from tenant + user, so the same
-message twice, two messages at once (serialized by the lock) or a run resumed after a crash all end in the
-same state.
+3. contacts of the matched organization (shared.matching.contacts): creations, then updates of changed fields;
+4. per-user results and one sync log record (with the documentation system's requests, 429 waits and 422s).
+The store makes each creation happen once per tenant or (tenant, user): the own tables by derived ids, IT Glue
+through o365mon's ledger. So the same message twice, two messages at once (serialized by the lock) or a run
+resumed after a crash all end in the same state, and a replay with nothing changed writes nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
-from shared import settings
+from shared import docs, settings
 from shared.directory import store as directory
-from shared.docs.base import DocumentationStore
-from shared.docs.model import Organization, organization_id_for
-from shared.docs.tables import TableDocumentationStore
+from shared.docs.base import DocumentationStore, StoreReport
+from shared.docs.model import Organization
 from shared.matching import contacts, messages, orgs, state
+from shared.matching.contacts import AMBIGUOUS
 from shared.matching.lock import TenantLock
 from shared.matching.policy import Policy
 
@@ -29,26 +28,21 @@ log = logging.getLogger("o365mon.matching")
 def _apply_decision(m: state.TenantMatch, tenant_name: str, store: DocumentationStore, record: state.SyncLog) -> None:
     d = m.decision
     action = d.get("action", "")
-    all_orgs = store.organizations()
     target: Organization | None = None
     if action in ("match", "accept"):
         target = store.organization(d.get("org_id", ""))
         if target is None:
             record.error(f"review: organization {d.get('org_id')!r} no longer exists; decision dropped")
+        elif target.tenant_id != m.tenant_id:
+            # A tenant is linked to one organization: the reviewer's choice replaces the old link.
+            store.link_organization(m.tenant_id, target.id, "manual")
     elif action == "create":
-        org_id = organization_id_for(m.tenant_id)
-        target = store.organization(org_id) or Organization(org_id, tenant_name or m.tenant_id, link_source="created")
+        target = store.create_organization(m.tenant_id, tenant_name or m.tenant_id)
     elif action == "ignore":
         m.ignored = True
     elif action == "unignore":
         m.ignored = False
     if target is not None:
-        for o in all_orgs:  # a tenant is linked to one organization: the reviewer's choice replaces the old link
-            if o.tenant_id == m.tenant_id and o.id != target.id:
-                store.save_organization(replace(o, tenant_id="", link_source=""))
-        if target.tenant_id != m.tenant_id:
-            source = "created" if action == "create" else "manual"
-            store.save_organization(replace(target, tenant_id=m.tenant_id, link_source=source))
         m.ignored = False
     record.notes.append(f"review decision applied: {action}")
     state.clear_decision(m.tenant_id, m.etag, ignored=m.ignored)
@@ -62,13 +56,35 @@ def match_tenant(
     policy: Policy | None = None,
     lock: TenantLock | None = None,
 ) -> None:
-    store = store or TableDocumentationStore()
-    policy = policy or Policy.from_env()
+    if store is None:
+        store = docs.documentation_store()
+        try:
+            return match_tenant(tenant_id, record, store=store, policy=policy, lock=lock)
+        finally:
+            docs.close(store)
+    before = store.report()
+    try:
+        _match(tenant_id, record, store, policy, lock)
+    finally:
+        _record_usage(record, before, store.report())
+
+
+def _record_usage(record: state.SyncLog, before: StoreReport, after: StoreReport) -> None:
+    record.doc_requests += after.requests - before.requests
+    record.doc_throttled += after.throttled - before.throttled
+    record.doc_throttle_wait += after.throttle_wait_seconds - before.throttle_wait_seconds
+    record.rejections.extend(after.rejections[len(before.rejections) :])
+
+
+def _match(
+    tenant_id: str, record: state.SyncLog, store: DocumentationStore, policy: Policy | None, lock: TenantLock | None
+) -> None:
     info = directory.load_info(tenant_id)
     if info is None:
         record.error("no directory stored for this tenant yet: start a sync first")
         record.status = "failed"
         return
+    policy = policy or Policy.for_tenant(tenant_id, info)  # the stored directory names the chosen SKUs
     m = state.get_match(tenant_id) or state.TenantMatch(tenant_id)
     if m.decision:
         _apply_decision(m, info.display_name, store, record)
@@ -76,9 +92,7 @@ def match_tenant(
         tenant_id, info.display_name, store.organizations(), ignored=m.ignored, cutoff=policy.suggestion_cutoff
     )
     if decision.status == orgs.MATCHED and decision.rule == "name":
-        org = store.organization(decision.org_id)
-        if org is not None and not org.tenant_id:
-            store.save_organization(replace(org, tenant_id=tenant_id, link_source="name"))
+        store.link_organization(tenant_id, decision.org_id, "name")
     m.tenant_name, m.status, m.org_id, m.rule = info.display_name, decision.status, decision.org_id, decision.rule
     m.suggestions, m.message = decision.suggestions, decision.message
     state.save_result(m)
@@ -100,7 +114,22 @@ def match_tenant(
     plan = contacts.plan(tenant_id, decision.org_id, users, documented, policy)
     if lock is not None:
         lock.renew()
-    store.save_contacts(plan.writes)
+    made = {c.link_user: c.id for c in store.create_contacts(tenant_id, decision.org_id, plan.creates)}
+    for o in plan.outcomes:
+        if o.status == contacts.CREATED_S:
+            if o.user_id in made:
+                o.contact_id = made[o.user_id]  # the id the documentation system gave
+            else:
+                o.status, o.rule, o.contact_id = contacts.SKIPPED, "refused", ""
+                plan.counts["created"] -= 1
+                plan.counts["ignored"] += 1
+    if lock is not None:
+        lock.renew()
+    store.update_contacts(plan.updates)
+    if policy.sync_licences:
+        owned = {c.link_user: c.id for c in documented if c.link_tenant == tenant_id and c.link_user}
+        owned.update((o.user_id, o.contact_id) for o in plan.outcomes if o.contact_id and o.status != AMBIGUOUS)
+        record.notes.extend(store.document_licences(tenant_id, decision.org_id, info, users, owned))
     for k, v in plan.counts.items():
         record.counts[k] += v
     for o in plan.outcomes:

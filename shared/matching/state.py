@@ -5,7 +5,8 @@
   (match / ignore / create), applied by the next run under the tenant lock.
 - `match_results` snapshot (shared.snapshots, packed like the directory): one row per user of the last run
   (status, rule, contact, detail), read by the review for ambiguous users and comparisons.
-- `SyncLogs` (PartitionKey tenant id, RowKey inverted clock: newest first): one record per run and tenant.
+- `SyncLogs` (PartitionKey tenant id, RowKey inverted clock: newest first): one record per run and tenant,
+  with the documentation system's requests, 429s and their waits, and every record it refused (422, pointer).
 """
 
 from __future__ import annotations
@@ -153,6 +154,12 @@ class SyncLog:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # ambiguous users and other warnings (first 200)
+    # The documentation system's side (IT Glue; zero for the own tables): requests sent, 429 answers, seconds
+    # waited on them, and every 422 with its record and pointer.
+    doc_requests: int = 0
+    doc_throttled: int = 0
+    doc_throttle_wait: float = 0.0
+    rejections: list[str] = field(default_factory=list)
     row_key: str = ""  # set at the first save: later saves of the same run replace that record
 
     def error(self, text: str) -> None:
@@ -183,6 +190,10 @@ def save_log(log: SyncLog) -> None:
         "Users": log.users,
         "ErrorTexts": _clip(log.errors),
         "Notes": _clip(log.notes[:200]),
+        "DocRequests": log.doc_requests,
+        "DocThrottled": log.doc_throttled,
+        "DocThrottleWaitSeconds": round(log.doc_throttle_wait, 3),
+        "Rejections": _clip(log.rejections),
     }
     entity.update({k.capitalize(): int(v) for k, v in log.counts.items()})
     storage.table(SYNC_LOGS).upsert_entity(entity=entity, mode=UpdateMode.REPLACE)
@@ -205,6 +216,10 @@ def recent_logs(tenant_id: str, limit: int = 20) -> list[dict]:
             "users": e.get("Users", 0),
             "errors_text": json.loads(e.get("ErrorTexts") or "[]"),
             "notes": json.loads(e.get("Notes") or "[]"),
+            "doc_requests": int(e.get("DocRequests", 0)),
+            "doc_throttled": int(e.get("DocThrottled", 0)),
+            "doc_throttle_wait_seconds": float(e.get("DocThrottleWaitSeconds", 0.0)),
+            "rejections": json.loads(e.get("Rejections") or "[]"),
         }
         d.update({k: int(e.get(k.capitalize(), 0)) for k in COUNTS})
         out.append(d)
