@@ -125,13 +125,20 @@ def _run_stats(ids: list[str], users: dict[str, int]) -> dict:
     return {"bands": per_band, "statuses": statuses, "runs": sum(len(v) for v in per_band.values())}
 
 
+def _seconds(run: dict) -> float:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(run["Ended"]) - datetime.fromisoformat(run["Started"])).total_seconds()
+
+
 def _print_runs(stats: dict) -> None:
     for name, recs in sorted(stats["bands"].items()):
         req = statistics.mean(int(r["Requests"]) for r in recs)
         thr = sum(int(r["Throttled"]) for r in recs)
         wait = sum(float(r["ThrottleWaitSeconds"]) for r in recs)
+        took = statistics.mean(_seconds(r) for r in recs)
         print(f"    band {name:>8}: {len(recs):4d} tenants, {req:.1f} Graph requests/tenant, {thr} throttled "
-              f"(429), {wait:.1f} s throttle wait")  # fmt: skip
+              f"(429), {wait:.1f} s throttle wait, {took:.1f} s per collection (1 s resolution)")  # fmt: skip
     print(f"    run statuses: {stats['statuses']}")
 
 
@@ -149,7 +156,7 @@ def fan_out(ids: list[str], users: dict[str, int], workers: int, host_json: Path
     for p in procs:
         p.start()
     time.sleep(3)  # imports and the first poll, before the clock starts
-    start = time.perf_counter()
+    start, main_cpu = time.perf_counter(), time.process_time()
     enqueued = fanout.enqueue_round("reports", "bench")
     enqueue_s = time.perf_counter() - start
     peak = 0
@@ -160,6 +167,7 @@ def fan_out(ids: list[str], users: dict[str, int], workers: int, host_json: Path
             break
         time.sleep(0.5)
     wall = time.perf_counter() - start
+    main_cpu = time.process_time() - main_cpu  # the simulator's threads, mostly
     stop.set()
     cpu = sum(results.get() for _ in procs)
     for p in procs:
@@ -169,7 +177,8 @@ def fan_out(ids: list[str], users: dict[str, int], workers: int, host_json: Path
     stats = _run_stats(ids, users)
     print(f"  queue path, N={workers} worker processes: {len(enqueued)} tenants in {wall:.1f} s wall "
           f"({wall / 60:.2f} min); enqueue {enqueue_s:.2f} s; peak queue depth {peak}; worker CPU {cpu:.1f} s "
-          f"= {cpu / max(1, len(ids)):.3f} s/tenant (imports included)")  # fmt: skip
+          f"= {cpu / max(1, len(ids)):.3f} s/tenant (imports included); simulator process CPU "
+          f"{main_cpu / max(1, len(ids)):.3f} s/tenant; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     _print_runs(stats)
 
 

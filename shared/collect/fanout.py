@@ -105,6 +105,14 @@ def _hms(iso: str) -> str:
         return iso or "?"
 
 
+def _after(a: str, b: str) -> bool:
+    """Is ISO time `a` later than `b` (False if either is missing or unreadable)?"""
+    try:
+        return dt.datetime.fromisoformat(a) > dt.datetime.fromisoformat(b)
+    except ValueError:
+        return False
+
+
 def _retryable(run: runs.RunRecord) -> bool:
     return run.status == "failed" and not any(run.error.startswith(p) for p in _PERMANENT)
 
@@ -143,7 +151,7 @@ async def _handle(body: dict) -> Outcome:
             f"(by {holder.get('Owner', '?')}, lease until {_hms(str(holder.get('Expires', '')))})",
         )
     last_started = str(lease.previous.get("LastStarted") or "")
-    if last_started and enqueued and last_started > enqueued:
+    if _after(last_started, enqueued):
         await asyncio.to_thread(lease.release, **lease.previous)
         return Outcome(
             "skipped",
