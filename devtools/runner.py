@@ -10,7 +10,8 @@ Functions host would call:
   `POST /admin/functions/<name>` (master key) runs a timer or queue function once, as the host does.
 * Timer triggers: six-field NCRONTAB (`%SETTING%` resolved from the environment), UTC, `runOnStartup`.
 * Queue triggers: poll the queue of the binding's connection (Azurite) with host.json `extensions.queues`
-  semantics: Base64 messages (unless `messageEncoding` is `none`), `batchSize`, `maxDequeueCount`,
+  semantics: Base64 messages (unless `messageEncoding` is `none`), `batchSize` and `newBatchThreshold` (at most
+  their sum running at once), `maxDequeueCount`,
   `visibilityTimeout` on failure, and `<queue>-poison` after the last failed attempt.
 
 Only trigger bindings are served; other bindings (table/queue outputs, ...) are reported at start-up.
@@ -383,6 +384,7 @@ class _Handler(BaseHTTPRequestHandler):
 @dataclass
 class QueueOptions:
     batch_size: int = 16
+    new_batch_threshold: int = 8  # fetch more once this few are still running (the host's: batchSize / 2)
     max_dequeue_count: int = 5
     visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
     max_polling_interval: float = DEFAULT_MAX_POLL
@@ -391,8 +393,10 @@ class QueueOptions:
     @classmethod
     def from_host_json(cls, host: dict[str, Any]) -> QueueOptions:
         q = (host.get("extensions") or {}).get("queues") or {}
+        batch_size = max(1, min(32, int(q.get("batchSize", 16))))
         return cls(
-            batch_size=max(1, min(32, int(q.get("batchSize", 16)))),
+            batch_size=batch_size,
+            new_batch_threshold=max(0, int(q.get("newBatchThreshold", batch_size // 2))),
             max_dequeue_count=max(1, int(q.get("maxDequeueCount", 5))),
             visibility_timeout=parse_timespan(q.get("visibilityTimeout"), DEFAULT_VISIBILITY_TIMEOUT),
             # locally never wait longer than 2 s between polls, whatever Azure is configured with
@@ -785,10 +789,19 @@ class LocalRunner:
             return
         opts = self.queue_options
         delay = 0.05
+        # As the host: at most batchSize + newBatchThreshold messages run at once; a new batch is fetched when
+        # newBatchThreshold or fewer are still running.
+        in_flight: set[concurrent.futures.Future[None]] = set()
         with concurrent.futures.ThreadPoolExecutor(
-            max_workers=opts.batch_size, thread_name_prefix=f"queue-{info.name}"
+            max_workers=opts.batch_size + opts.new_batch_threshold, thread_name_prefix=f"queue-{info.name}"
         ) as pool:
             while not self._stop.is_set():
+                if len(in_flight) > opts.new_batch_threshold:
+                    done, in_flight = concurrent.futures.wait(
+                        in_flight, timeout=0.5, return_when=concurrent.futures.FIRST_COMPLETED
+                    )
+                    self._reap(queue, done)
+                    continue
                 try:
                     messages = list(
                         client.receive_messages(
@@ -805,12 +818,17 @@ class LocalRunner:
                     delay = min(delay * 2, opts.max_polling_interval)
                     continue
                 delay = 0.05
-                futures = [pool.submit(self._process_message, info, client, poison, queue, m) for m in messages]
-                for fut in futures:
-                    try:
-                        fut.result()
-                    except Exception as exc:
-                        log.error("queue %s: message handling failed: %s", queue, exc)
+                in_flight |= {pool.submit(self._process_message, info, client, poison, queue, m) for m in messages}
+            done, _ = concurrent.futures.wait(in_flight)
+            self._reap(queue, done)
+
+    @staticmethod
+    def _reap(queue: str, done: set[concurrent.futures.Future[None]]) -> None:
+        for fut in done:
+            try:
+                fut.result()
+            except Exception as exc:
+                log.error("queue %s: message handling failed: %s", queue, exc)
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> LocalRunner:

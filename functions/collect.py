@@ -1,9 +1,9 @@
-"""Timer triggers: collect the usage reports and JSON datasets (COLLECT_SCHEDULE) and, more often, service
-health (HEALTH_SCHEDULE), for every enabled tenant; and, when DISCOVER_SCHEDULE is set, partner discovery."""
+"""Collection: the timers (COLLECT_SCHEDULE for the reports, HEALTH_SCHEDULE for service health) enqueue one
+`collect` message per enabled tenant, and the `collect` queue trigger collects one tenant (shared/collect/fanout.py:
+lease, duplicates, retries); and, when DISCOVER_SCHEDULE is set, partner discovery."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import azure.functions as func
@@ -14,26 +14,45 @@ bp = func.Blueprint()
 log = logging.getLogger("o365mon.functions.collect")
 
 
-def _run(schedule: str, timer: func.TimerRequest) -> None:
-    # Imported here, not at module level: the Graph SDK costs ~0.3 s and 30+ MB, and the HTTP check
-    # functions share this worker process.
-    from shared.collect.collector import collect_all
+def _enqueue(schedule: str, timer: func.TimerRequest) -> None:
+    from shared.collect.fanout import enqueue_round
 
     if timer.past_due:
         log.warning("%s collection timer is past due", schedule)
-    results = asyncio.run(collect_all(schedule=schedule))
-    failed = [r.tenant_id for r in results if r.status != "success"]
-    log.info("%s: collected %d tenants, %d not fully successful: %s", schedule, len(results), len(failed), failed)
+    # The tick names the round in the messages (logs); the SDK's TimerRequest interface does not promise it.
+    status = getattr(timer, "schedule_status", None)
+    tick = str(status.get("Last") or "") if isinstance(status, dict) else ""
+    log.info("%s: enqueued a collection for %d tenants", schedule, len(enqueue_round(schedule, tick)))
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%COLLECT_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def collect_reports(timer: func.TimerRequest) -> None:
-    _run("reports", timer)
+    _enqueue("reports", timer)
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%HEALTH_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def collect_health(timer: func.TimerRequest) -> None:
-    _run("health", timer)
+    _enqueue("health", timer)
+
+
+# Async: a Python worker runs sync functions on a small thread pool (min(32, CPUs + 4): 5 on a 1-vCPU Flex
+# instance), which would cap the collections in flight below batchSize + newBatchThreshold; a collection waits on
+# Graph almost all the time, so many share one event loop.
+@bp.queue_trigger(arg_name="msg", queue_name="collect", connection="AzureWebJobsStorage")
+async def collect_tenant(msg: func.QueueMessage) -> None:
+    # Imported here: the Graph SDK costs ~0.3 s and 30+ MB, and the HTTP check functions share this worker.
+    from shared.collect import fanout
+    from shared.matching.messages import send_to_poison
+
+    raw = msg.get_body()
+    try:
+        body = fanout.parse(raw)
+    except ValueError as exc:  # can never succeed: poisoned at once, with the reason, instead of five retries
+        send_to_poison(fanout.QUEUE, raw, str(exc))
+        log.warning("queue collect: message %s moved to collect-poison: %s", msg.id, exc)
+        return
+    outcome = await fanout.handle(body, attempt=int(msg.dequeue_count or 1))
+    log.info("collect %s (%s): %s", body["tenant_id"], body["schedule"], outcome.text)
 
 
 def discover_tenants(timer: func.TimerRequest) -> None:

@@ -85,8 +85,13 @@ param collectSchedule string = '0 0 */6 * * *'
 
 @minValue(1)
 @maxValue(32)
-@description('Tenants collected at once (COLLECT_CONCURRENCY).')
+@description('Tenants collected at once by `o365mon collect` run in-process (COLLECT_CONCURRENCY); the timers fan out over the collect queue instead.')
 param collectConcurrency int = 4
+
+@minValue(1)
+@maxValue(15)
+@description('Datasets of one tenant fetched at once (COLLECT_REPORT_CONCURRENCY): each report API has its own Graph throttling budget.')
+param collectReportConcurrency int = 4
 
 @minValue(1)
 @description('Days of collection-run records kept per tenant (RUNS_RETENTION_DAYS).')
@@ -124,7 +129,7 @@ param graphEndpoint string = 'https://graph.microsoft.com'
 @description('Entra ID authority (LOGIN_ENDPOINT); change for national clouds.')
 param loginEndpoint string = 'https://login.microsoftonline.com'
 
-@description('Largest number of instances Flex Consumption may scale out to.')
+@description('Largest number of instances Flex Consumption may scale out to (40 is the lowest it accepts). The collect queue trigger scales in its own set of instances, each running up to batchSize + newBatchThreshold = 12 collections (host.json): 40 instances hold 480 tenants in flight (README, Fan-out collection).')
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
@@ -249,6 +254,7 @@ module api 'app/api.bicep' = {
     o365TenantId: o365TenantId
     collectSchedule: collectSchedule
     collectConcurrency: collectConcurrency
+    collectReportConcurrency: collectReportConcurrency
     runsRetentionDays: runsRetentionDays
     healthSchedule: healthSchedule
     syncSchedule: syncSchedule

@@ -44,7 +44,10 @@ SETTINGS: dict[str, Setting] = {
     ),
     "O365_TENANT_ID": Setting("Single-tenant shortcut: monitor this tenant without a Tenants table entry"),
     "COLLECT_SCHEDULE": Setting(f"NCRONTAB schedule of the report collection (default '{DEFAULT_COLLECT_SCHEDULE}')"),
-    "COLLECT_CONCURRENCY": Setting("Tenants collected at once (default 4)", 4),
+    "COLLECT_CONCURRENCY": Setting("Tenants collected at once by `o365mon collect`, in-process (default 4)", 4),
+    "COLLECT_REPORT_CONCURRENCY": Setting(
+        "Datasets of one tenant fetched at once; each report has its own Graph throttling budget (default 4)", 4
+    ),
     "COLLECT_TENANT_DEADLINE_S": Setting(
         "Seconds one tenant's collection may take; its remaining datasets are then skipped (default 600)", 600.0
     ),

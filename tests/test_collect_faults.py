@@ -46,6 +46,13 @@ def register() -> SampleTenant:
     return t
 
 
+@pytest.fixture
+def sequential(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Datasets one at a time: these tests say which dataset meets a fault first and which are not started yet
+    (with several at once, the ones already running finish, and a one-time fault meets whichever asks first)."""
+    monkeypatch.setenv("COLLECT_REPORT_CONCURRENCY", "1")
+
+
 def collect(t: SampleTenant, schedule: str = "reports") -> runs.RunRecord:
     (run,) = asyncio.run(collect_all(t.tenant_id, schedule=schedule))
     return run
@@ -127,7 +134,7 @@ def test_connection_dropped_mid_body_is_named_and_stores_nothing(env: GraphSimul
 # ------------------------------------------------------------------ deadline, throttling, pages
 
 
-def test_a_still_throttled_dataset_skips_the_tenants_other_datasets(env: GraphSimulator) -> None:
+def test_a_still_throttled_dataset_skips_the_tenants_other_datasets(sequential: None, env: GraphSimulator) -> None:
     t = register()
     env.add_fault(Fault("throttle", tenant=t.tenant_id, path_contains="getEmailActivityUserDetail", times=None))
     run = collect(t)
@@ -150,7 +157,9 @@ def test_a_still_throttled_dataset_skips_the_tenants_other_datasets(env: GraphSi
     assert "throttled responses: 4, throttle wait: 3.0 s" in again
 
 
-def test_the_tenant_deadline_stops_a_slow_collection(env: GraphSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_tenant_deadline_stops_a_slow_collection(
+    sequential: None, env: GraphSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     t = register()
     monkeypatch.setenv("COLLECT_TENANT_DEADLINE_S", "2")
     env.add_fault(Fault("slow", tenant=t.tenant_id, path_contains="getMailboxUsageDetail", delay=4))
@@ -247,7 +256,9 @@ def test_403_names_the_missing_permission(env: GraphSimulator, target: str, perm
     assert permission in status
 
 
-def test_read_timeout_names_the_url_and_the_limit(env: GraphSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_timeout_names_the_url_and_the_limit(
+    sequential: None, env: GraphSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(graph, "READ_TIMEOUT_S", 1.0)
     t = register()
     env.add_fault(Fault("slow", tenant=t.tenant_id, path_contains="subscribedSkus", delay=2))
@@ -334,7 +345,7 @@ def test_report_download_urls_never_reach_the_logs(env: GraphSimulator, caplog) 
 
 
 def test_storage_dying_mid_run_gives_one_line_and_skips_the_rest(
-    env: GraphSimulator, storage_env, monkeypatch: pytest.MonkeyPatch, caplog
+    sequential: None, env: GraphSimulator, storage_env, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
     import threading
 
@@ -367,7 +378,7 @@ def test_storage_dying_mid_run_gives_one_line_and_skips_the_rest(
 # ------------------------------------------------------------------ what the check and the CLI say afterwards
 
 
-def test_a_first_collection_that_was_skipped_says_why_in_the_check(env: GraphSimulator) -> None:
+def test_a_first_collection_that_was_skipped_says_why_in_the_check(sequential: None, env: GraphSimulator) -> None:
     t = register()
     env.add_fault(Fault("throttle", tenant=t.tenant_id, path_contains="getEmailActivityUserDetail", times=None))
     collect(t)

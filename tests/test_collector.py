@@ -195,15 +195,6 @@ def test_check_before_any_collection_is_unknown(graph_env: GraphSimulator) -> No
     assert re.search(r"no data collected yet", result.short)
 
 
-def test_timer_function_collects_every_enabled_tenant(graph_env: GraphSimulator) -> None:
-    from devtools.runner import LocalTimerRequest
-    from functions.collect import collect_reports
-
-    t = register()
-    collect_reports(LocalTimerRequest(past_due=True))
-    assert runs.recent(t.tenant_id)[0]["Status"] == "success"
-
-
 def test_endpoint_settings_redirect_everything_as_for_a_national_cloud(
     graph_env: GraphSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

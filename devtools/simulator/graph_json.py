@@ -23,6 +23,31 @@ DEFAULT_PAGE_SIZE = 100  # Graph docs (list users): "each page contains 100 obje
 SERVICE_ANNOUNCEMENT = "/v1.0/admin/serviceAnnouncement/"
 
 
+_DIRECTORY = ("Directory.Read.All", "Directory.ReadWrite.All")
+# Path prefix -> the application permissions any one of which lets an app call it (Graph's permission reference).
+_ROLES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("/v1.0/reports/", frozenset({"Reports.Read.All"})),
+    ("/v1.0/admin/serviceAnnouncement/", frozenset({"ServiceHealth.Read.All"})),
+    ("/v1.0/subscribedSkus", frozenset({"Organization.Read.All", "Organization.ReadWrite.All", *_DIRECTORY})),
+    ("/v1.0/organization", frozenset({"Organization.Read.All", "Organization.ReadWrite.All", *_DIRECTORY})),
+    ("/beta/organization", frozenset({"Organization.Read.All", "Organization.ReadWrite.All", *_DIRECTORY})),
+    ("/v1.0/applications", frozenset({"Application.Read.All", "Application.ReadWrite.All", *_DIRECTORY})),
+    ("/v1.0/users", frozenset({"User.Read.All", "User.ReadWrite.All", *_DIRECTORY})),
+    ("/v1.0/tenantRelationships/", frozenset({"DelegatedAdminRelationship.Read.All"})),
+)
+
+
+_REPORT_SETTINGS_READ = frozenset({"ReportSettings.Read.All", "ReportSettings.ReadWrite.All"})
+
+
+def required_roles(method: str, path: str) -> frozenset[str]:
+    """The roles one of which the request needs; empty: not checked here."""
+    if path.startswith("/v1.0/admin/reportSettings"):
+        # Only reads: tests PATCH the setting to set up a tenant, whatever the app was granted.
+        return _REPORT_SETTINGS_READ if method == "GET" else frozenset()
+    return next((roles for prefix, roles in _ROLES if path.startswith(prefix)), frozenset())
+
+
 def _b64url_decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
@@ -76,6 +101,9 @@ class GraphEndpoints:
                 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.", headers
             )
         tenant = self._by_key[grant.tenant_id.lower()]
+        needed = required_roles(method, path)
+        if needed and not needed & grant.roles:
+            return self._forbidden(path, needed, grant.roles, headers)
         params = _query_params(query)
         page = _decode_skiptoken(params.get("$skiptoken", ""))[1] if "$skiptoken" in params else 1
         # Faults match the path or the path with its query, so `path_contains="$skiptoken"` hits pages >= 2.
@@ -122,6 +150,22 @@ class GraphEndpoints:
             return self._report(tenant, grant, match.group(1), match.group(2), path, headers)
         segment = path.rstrip("/").rsplit("/", 1)[-1].split("(", 1)[0]
         return self._graph_error(400, "BadRequest", f"Resource not found for the segment '{segment}'.", headers)
+
+    def _forbidden(self, path: str, needed: frozenset[str], held: frozenset[str], headers: Any) -> Reply:
+        if path.startswith("/v1.0/reports/"):  # graph-api.md: what the reports service answers
+            return self._graph_error(403, "S2SUnauthorized", "Invalid scope claims/roles.", headers)
+        if any(path.startswith(p) for p in ("/v1.0/users", "/v1.0/organization", "/beta/organization",
+                                              "/v1.0/applications", "/v1.0/subscribedSkus")):  # fmt: skip
+            return self._graph_error(
+                403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", headers
+            )
+        return self._graph_error(
+            403,
+            "Forbidden",
+            f"Missing role permissions on the request. API requires one of '{', '.join(sorted(needed))}'. "
+            f"Roles on the request '{', '.join(sorted(held))}'.",
+            headers,
+        )
 
     def _endless_page(self, path: str, query: str, page: int) -> Reply:
         """A broken server: a page whose nextLink is always new (a distinct skip token), never the last."""

@@ -21,6 +21,13 @@ from .tenants import SampleTenant
 from .wire import Grant, Reply, json_reply
 
 TOKEN_LIFETIME = 3599
+# What a fully consented o365mon app holds (README's app registration, plus GDAP discovery in a partner tenant).
+DEFAULT_ROLES = frozenset(
+    {
+        "Reports.Read.All", "ServiceHealth.Read.All", "Organization.Read.All", "Application.Read.All",
+        "ReportSettings.Read.All", "User.Read.All", "DelegatedAdminRelationship.Read.All",
+    }
+)  # fmt: skip
 _RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
 _JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -217,14 +224,14 @@ class LoginEndpoints:
                 "URI).",
                 headers,
             )
-        token = secrets.token_urlsafe(32)
         now = time.time()
+        resource = scopes[0][: -len("/.default")]
+        roles = self.roles(tenant.tenant_id)
+        token = self._access_token(tenant, client_id, resource, roles, now, cert=not secret)
         with self._lock:
             for key in [k for k, g in self._grants.items() if g.expires_at < now]:
                 del self._grants[key]
-            self._grants[token] = Grant(
-                tenant.tenant_id, client_id, scopes[0][: -len("/.default")], now + TOKEN_LIFETIME
-            )
+            self._grants[token] = Grant(tenant.tenant_id, client_id, resource, now + TOKEN_LIFETIME, roles)
         return json_reply(
             200,
             {
@@ -234,6 +241,34 @@ class LoginEndpoints:
                 "access_token": token,
             },
         )
+
+    def _access_token(
+        self, tenant: SampleTenant, client_id: str, resource: str, roles: frozenset[str], now: float, *, cert: bool
+    ) -> str:
+        """An app-only v1.0 access token shaped as Entra ID issues them for Graph (RS256 JWT; `roles` lists the
+        application permissions granted in the tenant and is absent when there are none). Signed with a key of
+        this simulator's own: only the simulator's Graph checks it, by lookup."""
+        issuer = f"https://sts.windows.net/{tenant.tenant_id}/"
+        service_principal = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant.tenant_id}/{client_id}"))
+        claims: dict[str, object] = {
+            "aud": resource, "iss": issuer, "iat": int(now), "nbf": int(now), "exp": int(now) + TOKEN_LIFETIME,
+            "aio": secrets.token_urlsafe(24), "app_displayname": "o365mon", "appid": client_id,
+            "appidacr": "2" if cert else "1", "idp": issuer, "idtyp": "app", "oid": service_principal,
+            "rh": secrets.token_urlsafe(12), "sub": service_principal, "tid": tenant.tenant_id,
+            "uti": secrets.token_urlsafe(16), "ver": "1.0",
+        }  # fmt: skip
+        if roles:
+            claims["roles"] = sorted(roles)
+        key, kid = self._token_signing_key()
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "x5t": kid})
+
+    def _token_signing_key(self) -> tuple[Any, str]:
+        with self._lock:
+            if getattr(self, "_signing_key", None) is None:
+                from cryptography.hazmat.primitives.asymmetric import rsa
+
+                self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            return self._signing_key, "o365mon-simulator"
 
     def _assertion_problem(
         self, tenant: SampleTenant, client_id: str, app: AppCredential, assertion_type: str, assertion: str

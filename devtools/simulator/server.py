@@ -13,6 +13,7 @@ import collections
 import json
 import logging
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -21,7 +22,7 @@ from . import certs, health
 from .faults import Fault, FaultBook, FaultEndpoints
 from .graph_json import DEFAULT_PAGE_SIZE, SERVICE_ANNOUNCEMENT, GraphEndpoints
 from .latency import Latency, family
-from .login import TOKEN_LIFETIME, AppCredential, LoginEndpoints
+from .login import DEFAULT_ROLES, TOKEN_LIFETIME, AppCredential, LoginEndpoints
 from .reports import DATE_WINDOW_DAYS, DEFAULT_DOWNLOAD_TTL, ReportEndpoints
 from .tenants import SampleTenant
 from .wire import REDACTED, Download, Grant, Listener, Reply, RequestRecord, redact_path
@@ -133,6 +134,8 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
         self._ports = {"login": login_port, "graph": graph_port, "download": download_port}
         self._by_key: dict[str, SampleTenant] = {}
         self._concealed: dict[str, bool] = {}
+        # Application permissions granted (admin-consented) to the apps per tenant id; absent: DEFAULT_ROLES.
+        self._roles: dict[str, frozenset[str]] = {}
         self._faults = FaultBook()
         self._lock = threading.Lock()
         self._grants: dict[str, Grant] = {}
@@ -250,6 +253,22 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
         with self._lock:
             self._concealed[tenant.tenant_id] = concealed
 
+    def set_roles(self, tenant_key: str, roles: Iterable[str] | None) -> None:
+        """The application permissions the app holds in this tenant (its tokens' `roles` claim, and what Graph
+        then allows); None: DEFAULT_ROLES. Applies to tokens issued from now on, as in Entra ID."""
+        tenant = self.tenant(tenant_key)
+        if tenant is None:
+            raise KeyError(tenant_key)
+        with self._lock:
+            if roles is None:
+                self._roles.pop(tenant.tenant_id, None)
+            else:
+                self._roles[tenant.tenant_id] = frozenset(roles)
+
+    def roles(self, tenant_id: str) -> frozenset[str]:
+        with self._lock:
+            return self._roles.get(tenant_id, DEFAULT_ROLES)
+
     def set_service_health(self, tenant_key: str, overviews: list[dict] | None) -> None:
         """Serve these healthOverviews items (Graph JSON, issues included) for a tenant; None: the default."""
         tenant = self.tenant(tenant_key)
@@ -295,6 +314,7 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
             self._log.clear()
             self._windows.clear()
             self._health.clear()
+            self._roles.clear()
             self._relationships.clear()
             self._customer_names.clear()
             self._concealed = {t.tenant_id: t.concealed for t in self.tenants}

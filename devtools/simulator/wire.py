@@ -39,6 +39,7 @@ class Grant:
     client_id: str
     resource: str
     expires_at: float
+    roles: frozenset[str] = frozenset()  # the application permissions granted in the tenant (the token's `roles`)
 
 
 @dataclass

@@ -31,6 +31,7 @@ param o365ClientId string
 param o365TenantId string = ''
 param collectSchedule string
 param collectConcurrency int
+param collectReportConcurrency int
 param runsRetentionDays int
 param healthSchedule string
 param syncSchedule string
@@ -154,6 +155,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     O365_TENANT_ID: o365TenantId
     COLLECT_SCHEDULE: collectSchedule
     COLLECT_CONCURRENCY: string(collectConcurrency)
+    COLLECT_REPORT_CONCURRENCY: string(collectReportConcurrency)
     COLLECT_TENANT_DEADLINE_S: '600'
     COLLECT_MAX_PAGES: '1000'
     CHECK_REGEX_BUDGET_MS: '250'

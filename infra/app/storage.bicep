@@ -16,10 +16,13 @@ param tableNames array = [
   'OrgMatches'
   'SyncLogs'
   'SyncLocks'
+  'CollectLeases'
 ]
 
-@description('Queues of the queue triggers (functions/sync.py), with the poison queues the host moves failures to.')
+@description('Queues of the queue triggers (functions/sync.py, functions/collect.py), with the poison queues the host moves failures to.')
 param queueNames array = [
+  'collect'
+  'collect-poison'
   'directory-sync'
   'directory-sync-poison'
   'contact-match'

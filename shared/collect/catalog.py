@@ -27,8 +27,14 @@ class Dataset:
     identity_column: str  # the column that names a user/site (checked for concealed names)
     source: str = "csv"  # "csv" report or "json" collection
     schedule: str = "reports"  # which timer collects it: "reports" (COLLECT_SCHEDULE) or "health"
-    # The Graph application permission it needs: a 403 names it (granted with admin consent).
+    # The Graph application permission it needs (least privileged; a 403 or a token without it names it), and the
+    # broader ones that also grant it (graph-api.md): any of them in the token's `roles` claim will do.
     permission: str = "Reports.Read.All"
+    also_granted_by: tuple[str, ...] = ()
+
+    @property
+    def accepted_roles(self) -> frozenset[str]:
+        return frozenset((self.permission, *self.also_granted_by))
 
 
 UPN = "User Principal Name"
@@ -111,6 +117,10 @@ SHAREPOINT_ACTIVITY = _csv(
     },
 )  # fmt: skip
 
+# Organization.Read.All is the least privileged for organization and subscribedSkus; the directory-wide
+# permissions include it (Graph's permission reference).
+_DIRECTORY_WIDE = ("Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+
 # JSON collections, flattened. One row per (service, issue); a service without issues has one row whose
 # issue columns are "" (Centreon shows them as "-").
 SERVICE_HEALTH = Dataset(
@@ -130,6 +140,7 @@ SERVICE_HEALTH = Dataset(
 # One row per SKU (subscribedSkus): prepaid units, consumed units, capability status as Graph spells it.
 SUBSCRIPTIONS = Dataset(
     permission="Organization.Read.All",
+    also_granted_by=_DIRECTORY_WIDE,
     key="subscriptions",
     function="subscribedSkus",
     daily=False,
@@ -143,6 +154,7 @@ SUBSCRIPTIONS = Dataset(
 # One row per credential of every application: type "password" or "key", end/start as ISO 8601 UTC.
 APP_CREDENTIALS = Dataset(
     permission="Application.Read.All",
+    also_granted_by=("Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
     key="app_credentials",
     function="applications",
     daily=False,
@@ -153,6 +165,7 @@ APP_CREDENTIALS = Dataset(
 # One row (the tenant's organization): directory size quota, domains (JSON-encoded list of names).
 ORGANIZATION = Dataset(
     permission="Organization.Read.All",
+    also_granted_by=_DIRECTORY_WIDE,
     key="organization",
     function="organization",
     daily=False,
@@ -166,6 +179,7 @@ ORGANIZATION = Dataset(
 # One row: the tenant's "display concealed names in reports" setting (admin/reportSettings).
 REPORT_SETTINGS = Dataset(
     permission="ReportSettings.Read.All",
+    also_granted_by=("ReportSettings.ReadWrite.All",),
     key="report_settings",
     function="admin/reportSettings",
     daily=False,

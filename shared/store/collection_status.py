@@ -1,7 +1,8 @@
 """The `collection_status` pseudo-dataset the `health` checks read: one row per dataset of a tenant, built
 from the last outcome per dataset (`ReportStatus`, with that dataset's own throttling figures), the current
-snapshot pointers: a dataset a run marked "running" shows as running, or as interrupted (failed) once that run
-is older than the tenant's deadline plus a minute (the host killed it, or the process died)."""
+snapshot pointers (and a collection message the queue moved to collect-poison, as a failed
+"collect_message_<schedule>" row): a dataset a run marked "running" shows as running, or as interrupted (failed)
+once that run is older than the tenant's deadline plus a minute (the host killed it, or the process died)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,13 @@ def rows_for(tenant_id: str) -> list[list]:
                 float(s.get("LastThrottleWaitSeconds", 0.0) or 0.0),
             ]
         )
+    # A collection message the queue gave up on (collect-poison): its reason, as one more failed row.
+    for key, e in sorted(status.items()):
+        if key.startswith("poison-"):
+            name = f"collect_message_{key.removeprefix('poison-')}"
+            rows.append(
+                [name, e.get("LastAttempt", ""), "failed", e.get("LastError", ""), "", "", "", False, 0, 0, 0.0]
+            )
     return rows
 
 

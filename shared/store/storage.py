@@ -10,6 +10,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import functools
+import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -143,16 +144,29 @@ def _endpoint() -> str:
 
 
 _created: set[tuple[str, str]] = set()
+_clients: dict[tuple[int, str], TableClient] = {}
+# get_table_client wires the service's shared policy objects into a new pipeline: done by two threads at once (a
+# tenant's datasets store from worker threads), a request in flight lost its chain ("'_SansIOHTTPPolicyRunner'
+# object has no attribute 'next'"). One client per table and service, built under a lock, then shared: Azure
+# SDK clients are thread-safe once built.
+_clients_lock = threading.Lock()
 
 
 def table(name: str) -> TableClient:
-    """A client for table `name`, created on first use in this process."""
+    """A client for table `name` (the table created on first use in this process)."""
     service = table_service()
-    key = (service.url, name)
-    if key not in _created:
-        service.create_table_if_not_exists(name)
-        _created.add(key)
-    return service.get_table_client(name)
+    key = (id(service), name)
+    client = _clients.get(key)
+    if client is not None:
+        return client
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            if (service.url, name) not in _created:
+                service.create_table_if_not_exists(name)
+                _created.add((service.url, name))
+            client = _clients[key] = service.get_table_client(name)
+    return client
 
 
 BATCH = 100  # Table Storage's limit of operations per transaction (all in one partition)
@@ -210,3 +224,4 @@ def reset_caches() -> None:
     """Tests switch storage accounts between runs."""
     _table_service.cache_clear()
     _created.clear()
+    _clients.clear()
