@@ -223,7 +223,7 @@ def main() -> None:
 
     import tempfile
 
-    from bench.stack import CLIENT_ID, SECRET
+    from bench.stack import CLIENT_ID, SECRET, stack_settings
     from devtools.azurite import Azurite
     from devtools.simulator.latency import realistic_options
     from devtools.simulator.server import AppCredential, GraphSimulator
@@ -252,16 +252,7 @@ def main() -> None:
         host_json.write_text(json.dumps(host))
         os.environ.update(
             {
-                "AzureWebJobsStorage": azurite.connection_string,
-                "GRAPH_ENDPOINT": sim.graph_endpoint,
-                "LOGIN_ENDPOINT": sim.login_endpoint,
-                "O365_CA_BUNDLE": str(sim.ca_path),
-                "O365_CLIENT_ID": CLIENT_ID,
-                "O365_CLIENT_SECRET": SECRET,
-                "O365MON_LOCAL_SETTINGS": os.devnull,
-                "COLLECT_SCHEDULE": "0 0 */6 * * *",
-                "HEALTH_SCHEDULE": "0 */5 * * * *",
-                "SYNC_SCHEDULE": "0 0 */6 * * *",
+                **stack_settings(azurite, sim),
                 "AzureWebJobs.directory_sync.Disabled": "true",
                 "AzureWebJobs.contact_match.Disabled": "true",
             }

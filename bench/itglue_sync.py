@@ -64,24 +64,24 @@ def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
 
+def timed_sync(sim: ItGlueSimulator, tenant_id: str) -> tuple[float, dict[str, int], dict[str, int]]:
+    """One sync: wall seconds, the matcher's counts, and the IT Glue requests it made per endpoint."""
+    before = sim.request_counts()
+    start = time.perf_counter()
+    counts = sync(tenant_id)
+    return time.perf_counter() - start, counts, delta(sim.request_counts(), before)
+
+
 def one_tenant(sim: ItGlueSimulator, users: int) -> None:
     tenant_id = str(uuid.uuid4())
     store_directory(tenant_id, "Bench Big Tenant", users)
     sim.seed_organization("Bench Big Tenant")
-    before = sim.request_counts()
-    start = time.perf_counter()
-    counts = sync(tenant_id)
-    wall = time.perf_counter() - start
-    first = delta(sim.request_counts(), before)
+    wall, counts, used = timed_sync(sim, tenant_id)
     print(f"initial sync, {users:,} users into an empty organization: {wall:.1f} s wall, counts {counts}")
-    print(f"  IT Glue requests: {sum(first.values())} (goal <= 300), writes {writes(first)}: {first}")
-    before = sim.request_counts()
-    start = time.perf_counter()
-    counts = sync(tenant_id)
-    wall = time.perf_counter() - start
-    again = delta(sim.request_counts(), before)
+    print(f"  IT Glue requests: {sum(used.values())} (goal <= 300), writes {writes(used)}: {used}")
+    wall, counts, used = timed_sync(sim, tenant_id)
     print(f"resync, nothing changed: {wall:.1f} s wall, counts {counts}")
-    print(f"  IT Glue requests: {sum(again.values())}, writes {writes(again)} (goal 0): {again}")
+    print(f"  IT Glue requests: {sum(used.values())}, writes {writes(used)} (goal 0): {used}")
 
 
 def many_tenants(sim: ItGlueSimulator, tenants: int, users: int) -> None:

@@ -16,6 +16,22 @@ CLIENT_ID = "99999999-8888-7777-6666-555555555555"
 SECRET = "bench-secret"
 
 
+def stack_settings(azurite: Azurite, sim: GraphSimulator) -> dict[str, str]:
+    """The app settings that point o365mon at this Azurite and this Graph simulator."""
+    return {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "GRAPH_ENDPOINT": sim.graph_endpoint,
+        "LOGIN_ENDPOINT": sim.login_endpoint,
+        "O365_CA_BUNDLE": str(sim.ca_path),
+        "O365_CLIENT_ID": CLIENT_ID,
+        "O365_CLIENT_SECRET": SECRET,
+        "O365MON_LOCAL_SETTINGS": os.devnull,
+        "COLLECT_SCHEDULE": "0 0 */6 * * *",
+        "HEALTH_SCHEDULE": "0 */5 * * * *",
+        "SYNC_SCHEDULE": "0 0 */6 * * *",
+    }
+
+
 @contextlib.contextmanager
 def local_stack(sizes: list[int], render_cache_mb: int = 0) -> Iterator[tuple[list[SampleTenant], GraphSimulator]]:
     """Start everything, point the app settings at it, register one tenant per size."""
@@ -32,20 +48,7 @@ def local_stack(sizes: list[int], render_cache_mb: int = 0) -> Iterator[tuple[li
             render_cache_mb=render_cache_mb,
         ) as sim,
     ):
-        os.environ.update(
-            {
-                "AzureWebJobsStorage": azurite.connection_string,
-                "GRAPH_ENDPOINT": sim.graph_endpoint,
-                "LOGIN_ENDPOINT": sim.login_endpoint,
-                "O365_CA_BUNDLE": str(sim.ca_path),
-                "O365_CLIENT_ID": CLIENT_ID,
-                "O365_CLIENT_SECRET": SECRET,
-                "O365MON_LOCAL_SETTINGS": os.devnull,
-                "COLLECT_SCHEDULE": "0 0 */6 * * *",
-                "HEALTH_SCHEDULE": "0 */5 * * * *",
-                "SYNC_SCHEDULE": "0 0 */6 * * *",
-            }
-        )
+        os.environ.update(stack_settings(azurite, sim))
         storage.reset_caches()
         for t in sample:
             tenants.add(tenants.Tenant(t.tenant_id, t.display_name, [t.domain]))

@@ -123,6 +123,27 @@ param matchLockSeconds int = 300
 @description('Seconds a match waits for another run of the same tenant before retrying (MATCH_LOCK_WAIT).')
 param matchLockWait int = 60
 
+@description('Document each tenant\'s subscriptions as IT Glue licence assets (SYNC_LICENCES); a tenant\'s sync settings may say otherwise.')
+param syncLicences bool = true
+
+@allowed(['tables', 'itglue'])
+@description('Where the documentation lives (DOCS_BACKEND): o365mon\'s own tables, or IT Glue through its API.')
+param docsBackend string = 'tables'
+
+@allowed(['https://api.itglue.com', 'https://api.eu.itglue.com', 'https://api.au.itglue.com'])
+@description('IT Glue API base URL of the account\'s region (ITGLUE_API_URL).')
+param itglueApiUrl string = 'https://api.itglue.com'
+
+@description('Name of the Key Vault secret holding the IT Glue API key, uploaded by the operator (az keyvault secret set --name itglue-api-key); empty: no IT Glue key (docsBackend tables).')
+param itglueApiKeySecretName string = ''
+
+@allowed(['upn', 'mail'])
+@description('Primary e-mail of the contacts written to IT Glue (ITGLUE_PRIMARY_EMAIL): the user name, as IT Glue\'s own integration, or the mail address.')
+param itgluePrimaryEmail string = 'upn'
+
+@description('IT Glue contact type id given to the contact of a disabled or removed user (ITGLUE_TERMINATED_CONTACT_TYPE_ID); empty: a dated note line instead.')
+param itglueTerminatedContactTypeId string = ''
+
 @description('Microsoft Graph base URL (GRAPH_ENDPOINT); change for national clouds.')
 param graphEndpoint string = 'https://graph.microsoft.com'
 
@@ -264,6 +285,12 @@ module api 'app/api.bicep' = {
     matchSuggestionCutoff: matchSuggestionCutoff
     matchLockSeconds: matchLockSeconds
     matchLockWait: matchLockWait
+    syncLicences: syncLicences
+    docsBackend: docsBackend
+    itglueApiUrl: itglueApiUrl
+    itglueApiKeySecretName: itglueApiKeySecretName
+    itgluePrimaryEmail: itgluePrimaryEmail
+    itglueTerminatedContactTypeId: itglueTerminatedContactTypeId
     graphEndpoint: graphEndpoint
     loginEndpoint: loginEndpoint
   }

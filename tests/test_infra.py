@@ -34,14 +34,6 @@ CODE_ONLY_SETTINGS = {
     # A PEM *file path*: Flex Consumption cannot load a certificate from Key Vault to a file, so in Azure the app
     # uses the client secret from Key Vault (docs/deployment.md, "Certificate or secret").
     "O365_CLIENT_CERTIFICATE_PATH": "not settable on Flex (file path); Azure uses the Key Vault secret",
-    # Only the IT Glue client reads them so far; the Bicep sets them (the key as a Key Vault reference) once the
-    # IT Glue documentation backend is deployable.
-    "ITGLUE_API_URL": "not deployed yet (IT Glue backend)",
-    "ITGLUE_API_KEY": "not deployed yet (IT Glue backend)",
-    "SYNC_LICENCES": "not deployed yet (IT Glue backend: licence assets)",
-    "DOCS_BACKEND": "not deployed yet (IT Glue backend; the code defaults to the own tables)",
-    "ITGLUE_PRIMARY_EMAIL": "not deployed yet (IT Glue backend)",
-    "ITGLUE_TERMINATED_CONTACT_TYPE_ID": "not deployed yet (IT Glue backend)",
 }
 
 # Settings the Bicep sets that the code does not read: the Functions host and platform read them.

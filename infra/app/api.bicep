@@ -41,6 +41,12 @@ param syncOnlyLicensed bool
 param matchSuggestionCutoff int
 param matchLockSeconds int
 param matchLockWait int
+param syncLicences bool
+param docsBackend string
+param itglueApiUrl string
+param itglueApiKeySecretName string
+param itgluePrimaryEmail string
+param itglueTerminatedContactTypeId string
 param graphEndpoint string
 param loginEndpoint string
 
@@ -172,6 +178,12 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     MATCH_SUGGESTION_CUTOFF: string(matchSuggestionCutoff)
     MATCH_LOCK_SECONDS: string(matchLockSeconds)
     MATCH_LOCK_WAIT: string(matchLockWait)
+    SYNC_LICENCES: syncLicences ? 'true' : 'false'
+    DOCS_BACKEND: docsBackend
+    ITGLUE_API_URL: itglueApiUrl
+    ITGLUE_API_KEY: empty(itglueApiKeySecretName) ? '' : '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${itglueApiKeySecretName})'
+    ITGLUE_PRIMARY_EMAIL: itgluePrimaryEmail
+    ITGLUE_TERMINATED_CONTACT_TYPE_ID: itglueTerminatedContactTypeId
   }
 }
 
