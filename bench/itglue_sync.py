@@ -126,6 +126,8 @@ def main() -> None:
                 "DOCS_BACKEND": "itglue",
                 "ITGLUE_API_URL": sim.url,
                 "ITGLUE_API_KEY": sim.api_key,
+                # One process stands for the whole app here: it may use the account's whole budget.
+                "ITGLUE_RATE_SHARE": str(args.rate_limit),
             }
         )
         storage.reset_caches()

@@ -86,6 +86,11 @@ SETTINGS: dict[str, Setting] = {
         "IT Glue API base URL of the account's region (default https://api.itglue.com; or EU, AU)"
     ),
     "ITGLUE_API_KEY": Setting("IT Glue API key, sent only as the x-api-key header (a Key Vault reference in Azure)"),
+    "ITGLUE_RATE_SHARE": Setting(
+        "IT Glue requests per 5 minutes each instance may send; the account's 3,000 are shared by every integration "
+        "and instance, and a 429 still makes it wait (default 1000)",
+        1000,
+    ),
     "DOCS_BACKEND": Setting(
         "Where the documentation lives: tables (o365mon's own tables) or itglue (IT Glue's API; default tables)"
     ),

@@ -237,6 +237,17 @@ def test_one_budget_per_account_in_the_process(sim):
         client.close()
 
 
+def test_each_instance_takes_only_its_share_of_the_accounts_budget(sim, monkeypatch):
+    monkeypatch.setenv("ITGLUE_RATE_SHARE", "7")
+    key = sim.add_account("Shared with other integrations")  # a budget of its own, built from the setting
+    with ItGlueClient(base_url=sim.url, api_key=key) as client:
+        for _ in range(7):
+            client.list_organizations()
+        assert (client.budget.limit, client.budget.window) == (7, 300.0)
+        assert client.budget.try_take() > 0  # the 8th request of the window would wait, though IT Glue has room
+    assert sim.total_requests() == 7
+
+
 def test_merge_keeps_traits_a_person_set_and_skips_no_op_writes(sim, fake):
     org = sim.seed_organization("Contoso")
     with make_client(sim, fake) as client:

@@ -181,6 +181,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SYNC_LICENCES: syncLicences ? 'true' : 'false'
     DOCS_BACKEND: docsBackend
     ITGLUE_API_URL: itglueApiUrl
+    // A third of the account's 3,000 requests per 5 minutes per instance: other integrations spend the rest.
+    ITGLUE_RATE_SHARE: '1000'
     ITGLUE_API_KEY: empty(itglueApiKeySecretName) ? '' : '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${itglueApiKeySecretName})'
     ITGLUE_PRIMARY_EMAIL: itgluePrimaryEmail
     ITGLUE_TERMINATED_CONTACT_TYPE_ID: itglueTerminatedContactTypeId

@@ -3,9 +3,11 @@
 JSON:API over httpx (sync). Sends kebab-case attributes, reads pages of 1,000 until `meta.total-pages`, and keeps
 to IT Glue's rate limit (3,000 requests per 5 minutes per account, shared by every integration of the account):
 
-- a client-side token bucket per account (API key) in this process, shared by every client built for that key. It
-  is per instance: two Function instances each get the full budget, so a deployment that scales out must give each
-  a share (`rate_limit`) until the bucket is shared across instances through storage (a later step);
+- a client-side token bucket per account (API key) in this process, shared by every client built for that key, of
+  ITGLUE_RATE_SHARE requests per 5 minutes (default 1,000: a third of the account's budget). A share per instance
+  rather than one bucket in Table Storage: the account's budget is also spent by integrations o365mon cannot see,
+  so no bucket of ours could be exact and the 429 handling below is needed anyway; a shared bucket would add a
+  contended conditional write to every request. The share bounds what each instance takes from the others;
 - on 429 it waits `Retry-After` when the answer has one, else until the edge of the 5-minute window plus jitter;
   on 5xx it backs off exponentially; every wait is bounded by a per-call deadline.
 
@@ -271,7 +273,7 @@ class ItGlueClient:
         self.base_url = base_url
         self.deadline = deadline
         self.max_attempts = max_attempts
-        self.budget = budget or shared_budget(base_url, key)
+        self.budget = budget or shared_budget(base_url, key, limit=max(1, settings.integer("ITGLUE_RATE_SHARE")))
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()
         self._sleep = sleep
