@@ -135,18 +135,22 @@ def _ingest_daily(report: Dataset, body: IO[bytes], writer: SnapshotWriter, accu
     return parsed.concealed, parsed.row_count
 
 
-def _guard(tenant_id: str, report: Dataset, forms: dict[str, int], outcome: runs.ReportOutcome) -> None:
-    """Raise Suspect unless the new snapshot is plausible, or confirms the one the last collection held back."""
-    reason = _suspicion(report, forms, snapshots.current(tenant_id, report.key))
+def _guard(
+    tenant_id: str, report: Dataset, forms: dict[str, int], outcome: runs.ReportOutcome
+) -> snapshots.Pointer | None:
+    """Raise Suspect unless the new snapshot is plausible, or confirms the one the last collection held back.
+    Returns the current pointer it judged against: the commit switches from it without reading it again."""
+    pointer = snapshots.current(tenant_id, report.key)
+    reason = _suspicion(report, forms, pointer)
     if not reason:
-        return
+        return pointer
     total = sum(forms.values())
     last = runs.last_status(tenant_id, report.key) or {}
     held = int(last.get("HeldRows") or 0)
     # Held is set by a held-back outcome only, and reset by any other (the "running" mark leaves it alone).
     if last.get("Held") and abs(total - held) <= SUSPECT_CONFIRM_TOLERANCE * held:
         log.warning("tenant %s %s: %s, confirmed by a second collection: stored", tenant_id, report.key, reason)
-        return
+        return pointer
     outcome.held_rows = total
     raise Suspect(f"held back: {reason}; the current snapshot stays until the next collection confirms {total} rows")
 
@@ -160,11 +164,12 @@ async def _collect_report(g: GraphSession, tenant_id: str, report: Dataset, outc
             with await g.report(report.function, date=refresh) as daily:
                 concealed, forms["daily"] = await asyncio.to_thread(_ingest_daily, report, daily, writer, accumulators)
             outcome.concealed = outcome.concealed or concealed
-        await asyncio.to_thread(_guard, tenant_id, report, forms, outcome)
+        known = await asyncio.to_thread(_guard, tenant_id, report, forms, outcome)
         summaries = {acc.mode_key: acc.result() for acc in accumulators}
         pointer = await asyncio.to_thread(
-            writer.commit, refresh_date=refresh, summaries=summaries, concealed=outcome.concealed, forms=forms
-        )
+            writer.commit,
+            refresh_date=refresh, summaries=summaries, concealed=outcome.concealed, forms=forms, known=known,
+        )  # fmt: skip
     except BaseException:
         await asyncio.to_thread(writer.abort)
         raise
