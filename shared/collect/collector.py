@@ -60,6 +60,9 @@ from shared.store.snapshots import SnapshotWriter
 
 log = logging.getLogger("o365mon.collector")
 
+UNREAD = snapshots.UNREAD
+Known = snapshots.Pointer | None | snapshots.Unread  # a dataset's current pointer read earlier, or UNREAD
+
 SCHEDULES = ("reports", "health")
 SUSPECT_MIN_DROP = 10
 SUSPECT_DROP_RATIO = 0.5
@@ -136,11 +139,12 @@ def _ingest_daily(report: Dataset, body: IO[bytes], writer: SnapshotWriter, accu
 
 
 def _guard(
-    tenant_id: str, report: Dataset, forms: dict[str, int], outcome: runs.ReportOutcome
+    tenant_id: str, report: Dataset, forms: dict[str, int], outcome: runs.ReportOutcome, known: Known = UNREAD
 ) -> snapshots.Pointer | None:
     """Raise Suspect unless the new snapshot is plausible, or confirms the one the last collection held back.
-    Returns the current pointer it judged against: the commit switches from it without reading it again."""
-    pointer = snapshots.current(tenant_id, report.key)
+    Returns the current pointer it judged against (`known`, read at the run's start, or read now): the commit
+    switches from it without reading it again."""
+    pointer = snapshots.current(tenant_id, report.key) if isinstance(known, snapshots.Unread) else known
     reason = _suspicion(report, forms, pointer)
     if not reason:
         return pointer
@@ -155,7 +159,9 @@ def _guard(
     raise Suspect(f"held back: {reason}; the current snapshot stays until the next collection confirms {total} rows")
 
 
-async def _collect_report(g: GraphSession, tenant_id: str, report: Dataset, outcome: runs.ReportOutcome) -> None:
+async def _collect_report(
+    g: GraphSession, tenant_id: str, report: Dataset, outcome: runs.ReportOutcome, known: Known = UNREAD
+) -> None:
     with await g.report(report.function, period="D7") as d7:  # a temporary file: never the body in memory
         writer, accumulators, refresh, d7_rows = await asyncio.to_thread(_ingest, report, tenant_id, d7, outcome)
     try:
@@ -164,7 +170,7 @@ async def _collect_report(g: GraphSession, tenant_id: str, report: Dataset, outc
             with await g.report(report.function, date=refresh) as daily:
                 concealed, forms["daily"] = await asyncio.to_thread(_ingest_daily, report, daily, writer, accumulators)
             outcome.concealed = outcome.concealed or concealed
-        known = await asyncio.to_thread(_guard, tenant_id, report, forms, outcome)
+        known = await asyncio.to_thread(_guard, tenant_id, report, forms, outcome, known)
         summaries = {acc.mode_key: acc.result() for acc in accumulators}
         pointer = await asyncio.to_thread(
             writer.commit,
@@ -295,7 +301,13 @@ _JSON: dict[str, tuple[str, Callable[[list[dict]], list[list]]]] = {
 
 
 def store_rows(
-    tenant_id: str, report: Dataset, rows: Iterable[list], *, refresh_date: str = "", concealed: bool = False
+    tenant_id: str,
+    report: Dataset,
+    rows: Iterable[list],
+    *,
+    refresh_date: str = "",
+    concealed: bool = False,
+    known: Known = UNREAD,
 ) -> Any:
     """Store a dataset's rows with the per-mode summaries unfiltered checks read (computed while streaming).
     JSON datasets have no report date: the pointer's CollectedAt says when they were read."""
@@ -304,11 +316,13 @@ def store_rows(
     return snapshots.write(
         tenant_id, report.key, columns, _fed(rows, accumulators),
         summaries=lambda: {acc.mode_key: acc.result() for acc in accumulators},
-        refresh_date=refresh_date, concealed=concealed,
+        refresh_date=refresh_date, concealed=concealed, known=known,
     )  # fmt: skip
 
 
-async def _collect_json(g: GraphSession, tenant_id: str, report: Dataset, outcome: runs.ReportOutcome) -> None:
+async def _collect_json(
+    g: GraphSession, tenant_id: str, report: Dataset, outcome: runs.ReportOutcome, known: Known = UNREAD
+) -> None:
     if report.key == "report_settings":
         settings_entity = await g.report_settings()
         value = settings_entity.get("displayConcealedNames")
@@ -321,7 +335,7 @@ async def _collect_json(g: GraphSession, tenant_id: str, report: Dataset, outcom
         identity = list(report.columns).index(report.identity_column)
         concealed = any(isinstance(r[identity], str) and CONCEALED.match(r[identity]) for r in rows)
     outcome.concealed = concealed
-    pointer = await asyncio.to_thread(store_rows, tenant_id, report, rows, concealed=concealed)
+    pointer = await asyncio.to_thread(store_rows, tenant_id, report, rows, concealed=concealed, known=known)
     if report.key == "organization" and rows:  # checks then find the tenant by any of these names
         org = rows[0]
         await asyncio.to_thread(tenants.learn_names, tenant_id, org[1], [org[5], *json.loads(org[4])])
@@ -329,11 +343,13 @@ async def _collect_json(g: GraphSession, tenant_id: str, report: Dataset, outcom
     outcome.status = "success"
 
 
-async def _collect(g: GraphSession, tenant_id: str, report: Dataset, outcome: runs.ReportOutcome) -> None:
+async def _collect(
+    g: GraphSession, tenant_id: str, report: Dataset, outcome: runs.ReportOutcome, known: Known = UNREAD
+) -> None:
     if report.source == "json":
-        await _collect_json(g, tenant_id, report, outcome)
+        await _collect_json(g, tenant_id, report, outcome, known)
     else:
-        await _collect_report(g, tenant_id, report, outcome)
+        await _collect_report(g, tenant_id, report, outcome, known)
 
 
 def _storage_reason(exc: BaseException) -> str:
@@ -347,7 +363,12 @@ def _deadline_s() -> float:
 
 
 async def _collect_one(
-    g: GraphSession, tenant: tenants.Tenant, outcome: runs.ReportOutcome, deadline: float, limit: float
+    g: GraphSession,
+    tenant: tenants.Tenant,
+    outcome: runs.ReportOutcome,
+    deadline: float,
+    limit: float,
+    pointers: dict[str, snapshots.Pointer] | None = None,
 ) -> str:
     """Collect one dataset into `outcome`; returns why the tenant's remaining datasets must be skipped, or ""."""
     report = DATASETS[outcome.report]
@@ -356,7 +377,8 @@ async def _collect_one(
     with g.measured() as mine:
         try:
             async with asyncio.timeout(deadline - loop.time()):
-                await _collect(g, tenant.tenant_id, report, outcome)
+                known = UNREAD if pointers is None else pointers.get(outcome.report)
+                await _collect(g, tenant.tenant_id, report, outcome, known)
         except TimeoutError:
             outcome.status = "failed"
             outcome.error = f"{_deadline_reached(limit)} during this dataset; the previous snapshot stays"
@@ -467,6 +489,13 @@ async def _collect_datasets(
             return
         slots = asyncio.Semaphore(_report_concurrency())
         stop = ""
+        # One query for every dataset's current pointer instead of one read per dataset; a commit is conditional
+        # on the pointer it read, so one changed since (another collection) is read again there.
+        pointers: dict[str, snapshots.Pointer] | None
+        try:
+            pointers = await asyncio.to_thread(snapshots.current_all, tenant.tenant_id)
+        except AzureError:
+            pointers = None  # each dataset reads its own, and records a storage failure as its outcome
 
         async def one(outcome: runs.ReportOutcome) -> None:
             nonlocal stop
@@ -480,7 +509,7 @@ async def _collect_datasets(
                     if stop:
                         outcome.status, outcome.error = "skipped", stop
                         return
-                    stop = await _collect_one(g, tenant, outcome, deadline, limit) or stop
+                    stop = await _collect_one(g, tenant, outcome, deadline, limit, pointers) or stop
             if not outcome.error.startswith("storage unavailable"):
                 progress.finished(outcome)
             if progress.failure:

@@ -83,11 +83,11 @@ class Pointer:
         )
 
 
-class _Unread:
+class Unread:
     """commit()'s default: the current pointer was not read by the caller."""
 
 
-UNREAD = _Unread()
+UNREAD = Unread()
 
 
 class SnapshotWriter:
@@ -135,7 +135,7 @@ class SnapshotWriter:
         summaries: dict[str, dict],
         concealed: bool,
         forms: dict[str, int] | None = None,
-        known: Pointer | None | _Unread = UNREAD,
+        known: Pointer | None | Unread = UNREAD,
     ) -> Pointer:
         """Make this snapshot current, unless a newer collection already committed (its pointer is returned).
 
@@ -159,8 +159,8 @@ class SnapshotWriter:
         if forms is not None:
             entity["Forms"] = json.dumps(forms)
         pointers = storage.table(POINTERS)
-        reused = not isinstance(known, _Unread) and (known is None or bool(known.etag))
-        old = known if reused and not isinstance(known, _Unread) else self._read()
+        reused = not isinstance(known, Unread) and (known is None or bool(known.etag))
+        old = known if reused and not isinstance(known, Unread) else self._read()
         while True:
             if old is not None and old.snapshot_id > self.snapshot_id:
                 # A newer collection already committed while this one ran: it wins, ours is dropped.
@@ -198,18 +198,19 @@ def write(
     summaries: dict[str, dict] | Callable[[], dict[str, dict]] | None = None,
     refresh_date: str = "",
     concealed: bool = False,
+    known: Pointer | None | Unread = UNREAD,
 ) -> Pointer:
     """Store `rows` as the new snapshot of a dataset: visible only if every row was written, else discarded.
 
     `summaries` may be a callable, evaluated once the rows are consumed (accumulators fed while streaming).
-    Returns the current pointer: ours, or a newer collection's if one committed first.
+    Returns the current pointer: ours, or a newer collection's if one committed first. `known`: as commit()'s.
     """
     writer = SnapshotWriter(tenant_id, dataset, columns)
     try:
         for row in rows:
             writer.add(row)
         computed = summaries() if callable(summaries) else summaries or {}
-        return writer.commit(refresh_date=refresh_date, summaries=computed, concealed=concealed)
+        return writer.commit(refresh_date=refresh_date, summaries=computed, concealed=concealed, known=known)
     except BaseException:
         writer.abort()
         raise
@@ -243,6 +244,12 @@ def current(tenant_id: str, report: str) -> Pointer | None:
         return Pointer.from_entity(storage.table(POINTERS).get_entity(partition_key=tenant_id, row_key=report))
     except ResourceNotFoundError:
         return None
+
+
+def current_all(tenant_id: str) -> dict[str, Pointer]:
+    """Every current pointer of a tenant, by dataset, in one query (a collection's commits switch from these)."""
+    entities = storage.table(POINTERS).query_entities("PartitionKey eq @t", parameters={"t": tenant_id})
+    return {e["RowKey"]: Pointer.from_entity(e) for e in entities}
 
 
 def load_rows(pointer: Pointer) -> Iterator[list]:
