@@ -100,3 +100,27 @@ def test_a_commit_from_a_pointer_read_earlier_is_judged_again_when_it_changed(st
     kept = late.commit(refresh_date="2024-01-15", summaries={}, concealed=False, known=stale)
     assert kept.snapshot_id == newest.snapshot_id == snapshots.current(tenant_id, "email_activity").snapshot_id
     assert len(partitions(tenant_id)) == 1
+
+
+def test_a_sweep_deletes_superseded_partitions_of_the_datasets_named(storage_env, tenant_id) -> None:
+    def one(report: str, data: list[list]) -> snapshots.Pointer:
+        return snapshots.write(tenant_id, report, COLUMNS, data, sweep=False)
+
+    one("email_activity", rows(10))
+    one("mailbox_usage", rows(10))
+    leftover = snapshots.SnapshotWriter(tenant_id, "email_activity", COLUMNS)  # a crashed collection's rows
+    leftover.add(["x@contoso.com", 1, 7])
+    leftover._seal()
+    leftover._flush()
+    email = one("email_activity", rows(20, seed=2))
+    mailbox = one("mailbox_usage", rows(20, seed=2))
+    assert len(partitions(tenant_id)) == 5  # nothing deleted at the commits
+    snapshots.sweep(tenant_id, ["email_activity"])
+    kept = partitions(tenant_id)
+    assert {p for p in kept if "~email_activity~" in p} == {f"{tenant_id}~email_activity~{email.snapshot_id}"}
+    assert len([p for p in kept if "~mailbox_usage~" in p]) == 2  # not named: left alone
+    snapshots.sweep(tenant_id, ["mailbox_usage"])
+    assert {p for p in partitions(tenant_id) if "~mailbox_usage~" in p} == {
+        f"{tenant_id}~mailbox_usage~{mailbox.snapshot_id}"
+    }
+    assert list(snapshots.load_rows(snapshots.current(tenant_id, "email_activity"))) == rows(20, seed=2)

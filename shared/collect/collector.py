@@ -175,6 +175,7 @@ async def _collect_report(
         pointer = await asyncio.to_thread(
             writer.commit,
             refresh_date=refresh, summaries=summaries, concealed=outcome.concealed, forms=forms, known=known,
+            sweep=False,
         )  # fmt: skip
     except BaseException:
         await asyncio.to_thread(writer.abort)
@@ -308,6 +309,7 @@ def store_rows(
     refresh_date: str = "",
     concealed: bool = False,
     known: Known = UNREAD,
+    sweep: bool = True,
 ) -> Any:
     """Store a dataset's rows with the per-mode summaries unfiltered checks read (computed while streaming).
     JSON datasets have no report date: the pointer's CollectedAt says when they were read."""
@@ -316,7 +318,7 @@ def store_rows(
     return snapshots.write(
         tenant_id, report.key, columns, _fed(rows, accumulators),
         summaries=lambda: {acc.mode_key: acc.result() for acc in accumulators},
-        refresh_date=refresh_date, concealed=concealed, known=known,
+        refresh_date=refresh_date, concealed=concealed, known=known, sweep=sweep,
     )  # fmt: skip
 
 
@@ -335,7 +337,9 @@ async def _collect_json(
         identity = list(report.columns).index(report.identity_column)
         concealed = any(isinstance(r[identity], str) and CONCEALED.match(r[identity]) for r in rows)
     outcome.concealed = concealed
-    pointer = await asyncio.to_thread(store_rows, tenant_id, report, rows, concealed=concealed, known=known)
+    pointer = await asyncio.to_thread(
+        store_rows, tenant_id, report, rows, concealed=concealed, known=known, sweep=False
+    )
     if report.key == "organization" and rows:  # checks then find the tenant by any of these names
         org = rows[0]
         await asyncio.to_thread(tenants.learn_names, tenant_id, org[1], [org[5], *json.loads(org[4])])
@@ -520,6 +524,15 @@ async def _collect_datasets(
             await asyncio.gather(*(one(o) for o in run.reports))
         finally:
             await progress.close()
+        # Superseded snapshots of the whole run in one sweep (one query, not one per dataset). A run stopped
+        # before it leaves them to the next run's sweep, as a crashed one does.
+        committed = [o.report for o in run.reports if o.status == "success"]
+        if progress.failure or any("storage unavailable" in o.error for o in run.reports):
+            committed = []  # storage is down: no waiting out its retries once more, the next run sweeps
+        try:
+            await asyncio.to_thread(snapshots.sweep, tenant.tenant_id, committed)
+        except AzureError as exc:
+            log.warning("tenant %s: superseded snapshots not deleted: %s", tenant.tenant_id, _storage_reason(exc))
         run.requests, run.throttled = g.stats.requests, g.stats.throttled
         run.throttle_wait_s = round(g.stats.throttle_wait_s, 3)
 

@@ -136,8 +136,10 @@ class SnapshotWriter:
         concealed: bool,
         forms: dict[str, int] | None = None,
         known: Pointer | None | Unread = UNREAD,
+        sweep: bool = True,
     ) -> Pointer:
         """Make this snapshot current, unless a newer collection already committed (its pointer is returned).
+        `sweep=False`: superseded partitions are left to the caller's sweep() (one query for a whole run).
 
         `known`: the current pointer as the caller just read it (None: there was none), saving a read; the switch is
         conditional on it either way, and a pointer changed since is read again and judged the same way."""
@@ -178,7 +180,8 @@ class SnapshotWriter:
                     return Pointer.from_entity(pointers.get_entity(partition_key=self.tenant_id, row_key=self.report))
                 # The caller's read is older than the one commit() would have made: judged again on a fresh one.
                 reused, old = False, self._read()
-        delete_superseded(self.tenant_id, self.report, self.snapshot_id)
+        if sweep:
+            delete_superseded(self.tenant_id, self.report, self.snapshot_id)
         return Pointer.from_entity(entity)
 
     def _read(self) -> Pointer | None:
@@ -199,18 +202,22 @@ def write(
     refresh_date: str = "",
     concealed: bool = False,
     known: Pointer | None | Unread = UNREAD,
+    sweep: bool = True,
 ) -> Pointer:
     """Store `rows` as the new snapshot of a dataset: visible only if every row was written, else discarded.
 
     `summaries` may be a callable, evaluated once the rows are consumed (accumulators fed while streaming).
-    Returns the current pointer: ours, or a newer collection's if one committed first. `known`: as commit()'s.
+    Returns the current pointer: ours, or a newer collection's if one committed first. `known`, `sweep`: as
+    commit()'s.
     """
     writer = SnapshotWriter(tenant_id, dataset, columns)
     try:
         for row in rows:
             writer.add(row)
         computed = summaries() if callable(summaries) else summaries or {}
-        return writer.commit(refresh_date=refresh_date, summaries=computed, concealed=concealed, known=known)
+        return writer.commit(
+            refresh_date=refresh_date, summaries=computed, concealed=concealed, known=known, sweep=sweep
+        )
     except BaseException:
         writer.abort()
         raise
@@ -236,6 +243,28 @@ def delete_superseded(tenant_id: str, report: str, current_id: str) -> None:
         found.setdefault(e["PartitionKey"], []).append(e["RowKey"])
     for partition, row_keys in found.items():
         if partition.rsplit("~", 1)[1] < current_id:
+            storage.delete_rows(table, partition, row_keys)
+
+
+def sweep(tenant_id: str, reports: Iterable[str]) -> None:
+    """delete_superseded for several datasets of a tenant, with one query for the keys of all its rows (and one
+    for its pointers) instead of one per dataset."""
+    wanted = set(reports)
+    if not wanted:
+        return
+    current_ids = {k: p.snapshot_id for k, p in current_all(tenant_id).items() if k in wanted}
+    prefix = f"{tenant_id}~"
+    table = storage.table(ROWS)
+    found: dict[str, list[str]] = {}
+    for e in table.query_entities(
+        "PartitionKey ge @lo and PartitionKey lt @hi",
+        parameters={"lo": prefix, "hi": prefix + "\uffff"},
+        select=["PartitionKey", "RowKey"],
+    ):
+        found.setdefault(e["PartitionKey"], []).append(e["RowKey"])
+    for partition, row_keys in found.items():
+        report, _, snapshot_id = partition.removeprefix(prefix).rpartition("~")
+        if report in current_ids and snapshot_id < current_ids[report]:
             storage.delete_rows(table, partition, row_keys)
 
 
