@@ -16,7 +16,7 @@ from devtools.simulator.server import AppCredential, Fault, GraphSimulator
 from devtools.simulator.tenants import SampleTenant
 from shared.checks import clock
 from shared.checks.service import answer
-from shared.collect import graph
+from shared.collect import collector, graph
 from shared.collect.collector import COLLECTED, CollectionError, collect_all, collect_tenant
 from shared.store import runs, snapshots, storage, tenants
 from tests.support import use_simulator
@@ -186,6 +186,7 @@ def test_an_endless_chain_of_next_links_is_capped(env: GraphSimulator, monkeypat
 def test_a_killed_run_shows_as_interrupted_not_the_previous_run(
     env: GraphSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(collector, "PROGRESS_INTERVAL_S", 1.0)  # a progress write while mailbox_usage (3 s) runs
     t = register()
     assert collect(t).status == "success"
     env.add_fault(Fault("slow", tenant=t.tenant_id, path_contains="getMailboxUsageDetail", delay=3))
@@ -350,6 +351,7 @@ def test_storage_dying_mid_run_gives_one_line_and_skips_the_rest(
     import threading
 
     caplog.set_level(logging.INFO)
+    monkeypatch.setattr(collector, "PROGRESS_INTERVAL_S", 1.0)  # a progress write while mailbox_usage (3 s) runs
     t = register()
     (tenant,) = [x for x in tenants.list_all() if x.tenant_id == t.tenant_id]
     env.add_fault(Fault("slow", tenant=t.tenant_id, path_contains="getMailboxUsageDetail", delay=3))

@@ -77,3 +77,50 @@ def test_incompressible_rows_are_split_under_the_property_limit(storage_env, ten
     pointer = write(tenant_id, data)
     assert pointer.chunks > 1
     assert list(snapshots.load_rows(snapshots.current(tenant_id, "email_activity"))) == data
+
+
+def test_a_commit_from_a_pointer_read_earlier_is_judged_again_when_it_changed(storage_env, tenant_id) -> None:
+    write(tenant_id, rows(10))
+    known = snapshots.current(tenant_id, "email_activity")
+    older = snapshots.SnapshotWriter(tenant_id, "email_activity", COLUMNS)  # started first
+    ours = snapshots.SnapshotWriter(tenant_id, "email_activity", COLUMNS)
+    older.add(["a@contoso.com", 1, 7])
+    older.commit(refresh_date="2024-01-15", summaries={}, concealed=False)  # committed since `known` was read
+    for row in rows(30, seed=4):
+        ours.add(row)
+    # The switch from `known` is refused (changed), but ours is newer than what is current now: it wins.
+    pointer = ours.commit(refresh_date="2024-01-15", summaries={}, concealed=False, known=known)
+    assert pointer.snapshot_id == ours.snapshot_id == snapshots.current(tenant_id, "email_activity").snapshot_id
+    assert len(list(snapshots.load_rows(pointer))) == 30 and len(partitions(tenant_id)) == 1
+    # A newer collection committed since the read: it stays current, ours is dropped.
+    stale = snapshots.current(tenant_id, "email_activity")
+    late = snapshots.SnapshotWriter(tenant_id, "email_activity", COLUMNS)
+    late.add(["b@contoso.com", 2, 7])
+    newest = write(tenant_id, rows(5, seed=5))
+    kept = late.commit(refresh_date="2024-01-15", summaries={}, concealed=False, known=stale)
+    assert kept.snapshot_id == newest.snapshot_id == snapshots.current(tenant_id, "email_activity").snapshot_id
+    assert len(partitions(tenant_id)) == 1
+
+
+def test_a_sweep_deletes_superseded_partitions_of_the_datasets_named(storage_env, tenant_id) -> None:
+    def one(report: str, data: list[list]) -> snapshots.Pointer:
+        return snapshots.write(tenant_id, report, COLUMNS, data, sweep=False)
+
+    one("email_activity", rows(10))
+    one("mailbox_usage", rows(10))
+    leftover = snapshots.SnapshotWriter(tenant_id, "email_activity", COLUMNS)  # a crashed collection's rows
+    leftover.add(["x@contoso.com", 1, 7])
+    leftover._seal()
+    leftover._flush()
+    email = one("email_activity", rows(20, seed=2))
+    mailbox = one("mailbox_usage", rows(20, seed=2))
+    assert len(partitions(tenant_id)) == 5  # nothing deleted at the commits
+    snapshots.sweep(tenant_id, ["email_activity"])
+    kept = partitions(tenant_id)
+    assert {p for p in kept if "~email_activity~" in p} == {f"{tenant_id}~email_activity~{email.snapshot_id}"}
+    assert len([p for p in kept if "~mailbox_usage~" in p]) == 2  # not named: left alone
+    snapshots.sweep(tenant_id, ["mailbox_usage"])
+    assert {p for p in partitions(tenant_id) if "~mailbox_usage~" in p} == {
+        f"{tenant_id}~mailbox_usage~{mailbox.snapshot_id}"
+    }
+    assert list(snapshots.load_rows(snapshots.current(tenant_id, "email_activity"))) == rows(20, seed=2)

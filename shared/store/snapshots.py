@@ -18,7 +18,7 @@ import json
 import secrets
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -62,9 +62,11 @@ class Pointer:
     concealed: bool
     collected_at: str
     forms: dict[str, int] | None = None  # CSV reports: rows per form ("d7", "daily"), for the plausibility guard
+    etag: str = field(default="", repr=False, compare=False)  # as read: a commit switches from it, no read again
 
     @classmethod
     def from_entity(cls, e: dict) -> Pointer:
+        metadata = getattr(e, "metadata", None) or {}
         return cls(
             tenant_id=e["PartitionKey"],
             report=e["RowKey"],
@@ -77,7 +79,15 @@ class Pointer:
             concealed=bool(e.get("Concealed", False)),
             collected_at=e.get("CollectedAt", ""),
             forms=json.loads(e["Forms"]) if e.get("Forms") else None,
+            etag=str(metadata.get("etag") or ""),
         )
+
+
+class Unread:
+    """commit()'s default: the current pointer was not read by the caller."""
+
+
+UNREAD = Unread()
 
 
 class SnapshotWriter:
@@ -108,14 +118,31 @@ class SnapshotWriter:
             self._flush()
 
     def _flush(self) -> None:
-        if self._pending:
+        if len(self._pending) == 1:
+            # Most snapshots are one chunk: a transaction's multipart body and answer cost twice a plain upsert's
+            # CPU, and one entity is written atomically either way.
+            self._table.upsert_entity(entity=self._pending[0])
+        elif self._pending:
             self._table.submit_transaction([("upsert", e) for e in self._pending])
+        if self._pending:
             self.entities_written += len(self._pending)
             self._pending = []
 
     def commit(
-        self, *, refresh_date: str, summaries: dict[str, dict], concealed: bool, forms: dict[str, int] | None = None
+        self,
+        *,
+        refresh_date: str,
+        summaries: dict[str, dict],
+        concealed: bool,
+        forms: dict[str, int] | None = None,
+        known: Pointer | None | Unread = UNREAD,
+        sweep: bool = True,
     ) -> Pointer:
+        """Make this snapshot current, unless a newer collection already committed (its pointer is returned).
+        `sweep=False`: superseded partitions are left to the caller's sweep() (one query for a whole run).
+
+        `known`: the current pointer as the caller just read it (None: there was none), saving a read; the switch is
+        conditional on it either way, and a pointer changed since is read again and judged the same way."""
         if self._buffer:
             self._seal()
         self._flush()
@@ -134,26 +161,31 @@ class SnapshotWriter:
         if forms is not None:
             entity["Forms"] = json.dumps(forms)
         pointers = storage.table(POINTERS)
-        try:
-            old = pointers.get_entity(partition_key=self.tenant_id, row_key=self.report)
-        except ResourceNotFoundError:
-            old = None
-        if old is not None and old["SnapshotId"] > self.snapshot_id:
-            # A newer collection already committed while this one ran: it wins, ours is dropped.
-            self.abort()
-            return Pointer.from_entity(old)
-        try:
-            if old is None:
-                pointers.create_entity(entity=entity)
-            else:
-                pointers.update_entity(
-                    entity=entity, etag=old.metadata["etag"], match_condition=MatchConditions.IfNotModified
-                )
-        except (ResourceExistsError, ResourceModifiedError):
-            self.abort()
-            return Pointer.from_entity(pointers.get_entity(partition_key=self.tenant_id, row_key=self.report))
-        delete_superseded(self.tenant_id, self.report, self.snapshot_id)
+        reused = not isinstance(known, Unread) and (known is None or bool(known.etag))
+        old = known if reused and not isinstance(known, Unread) else self._read()
+        while True:
+            if old is not None and old.snapshot_id > self.snapshot_id:
+                # A newer collection already committed while this one ran: it wins, ours is dropped.
+                self.abort()
+                return old
+            try:
+                if old is None:
+                    pointers.create_entity(entity=entity)
+                else:
+                    pointers.update_entity(entity=entity, etag=old.etag, match_condition=MatchConditions.IfNotModified)
+                break
+            except (ResourceExistsError, ResourceModifiedError):
+                if not reused:
+                    self.abort()
+                    return Pointer.from_entity(pointers.get_entity(partition_key=self.tenant_id, row_key=self.report))
+                # The caller's read is older than the one commit() would have made: judged again on a fresh one.
+                reused, old = False, self._read()
+        if sweep:
+            delete_superseded(self.tenant_id, self.report, self.snapshot_id)
         return Pointer.from_entity(entity)
+
+    def _read(self) -> Pointer | None:
+        return current(self.tenant_id, self.report)
 
     def abort(self) -> None:
         self._buffer, self._pending = [], []
@@ -169,18 +201,23 @@ def write(
     summaries: dict[str, dict] | Callable[[], dict[str, dict]] | None = None,
     refresh_date: str = "",
     concealed: bool = False,
+    known: Pointer | None | Unread = UNREAD,
+    sweep: bool = True,
 ) -> Pointer:
     """Store `rows` as the new snapshot of a dataset: visible only if every row was written, else discarded.
 
     `summaries` may be a callable, evaluated once the rows are consumed (accumulators fed while streaming).
-    Returns the current pointer: ours, or a newer collection's if one committed first.
+    Returns the current pointer: ours, or a newer collection's if one committed first. `known`, `sweep`: as
+    commit()'s.
     """
     writer = SnapshotWriter(tenant_id, dataset, columns)
     try:
         for row in rows:
             writer.add(row)
         computed = summaries() if callable(summaries) else summaries or {}
-        return writer.commit(refresh_date=refresh_date, summaries=computed, concealed=concealed)
+        return writer.commit(
+            refresh_date=refresh_date, summaries=computed, concealed=concealed, known=known, sweep=sweep
+        )
     except BaseException:
         writer.abort()
         raise
@@ -196,17 +233,39 @@ def delete_superseded(tenant_id: str, report: str, current_id: str) -> None:
     """Delete partitions of older snapshots (including ones left by a crashed collection)."""
     prefix = f"{tenant_id}~{report}~"
     table = storage.table(ROWS)
-    found = {
-        e["PartitionKey"]
-        for e in table.query_entities(
-            "PartitionKey ge @lo and PartitionKey lt @hi",
-            parameters={"lo": prefix, "hi": prefix + "\uffff"},
-            select=["PartitionKey"],
-        )
-    }
-    for partition in found:
+    found: dict[str, list[str]] = {}
+    # The keys of every row come with this one query: no second query per superseded partition.
+    for e in table.query_entities(
+        "PartitionKey ge @lo and PartitionKey lt @hi",
+        parameters={"lo": prefix, "hi": prefix + "\uffff"},
+        select=["PartitionKey", "RowKey"],
+    ):
+        found.setdefault(e["PartitionKey"], []).append(e["RowKey"])
+    for partition, row_keys in found.items():
         if partition.rsplit("~", 1)[1] < current_id:
-            _delete_partition(partition)
+            storage.delete_rows(table, partition, row_keys)
+
+
+def sweep(tenant_id: str, reports: Iterable[str]) -> None:
+    """delete_superseded for several datasets of a tenant, with one query for the keys of all its rows (and one
+    for its pointers) instead of one per dataset."""
+    wanted = set(reports)
+    if not wanted:
+        return
+    current_ids = {k: p.snapshot_id for k, p in current_all(tenant_id).items() if k in wanted}
+    prefix = f"{tenant_id}~"
+    table = storage.table(ROWS)
+    found: dict[str, list[str]] = {}
+    for e in table.query_entities(
+        "PartitionKey ge @lo and PartitionKey lt @hi",
+        parameters={"lo": prefix, "hi": prefix + "\uffff"},
+        select=["PartitionKey", "RowKey"],
+    ):
+        found.setdefault(e["PartitionKey"], []).append(e["RowKey"])
+    for partition, row_keys in found.items():
+        report, _, snapshot_id = partition.removeprefix(prefix).rpartition("~")
+        if report in current_ids and snapshot_id < current_ids[report]:
+            storage.delete_rows(table, partition, row_keys)
 
 
 def current(tenant_id: str, report: str) -> Pointer | None:
@@ -214,6 +273,12 @@ def current(tenant_id: str, report: str) -> Pointer | None:
         return Pointer.from_entity(storage.table(POINTERS).get_entity(partition_key=tenant_id, row_key=report))
     except ResourceNotFoundError:
         return None
+
+
+def current_all(tenant_id: str) -> dict[str, Pointer]:
+    """Every current pointer of a tenant, by dataset, in one query (a collection's commits switch from these)."""
+    entities = storage.table(POINTERS).query_entities("PartitionKey eq @t", parameters={"t": tenant_id})
+    return {e["RowKey"]: Pointer.from_entity(e) for e in entities}
 
 
 def load_rows(pointer: Pointer) -> Iterator[list]:
