@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient
 
 from shared.store import storage
 
@@ -229,19 +230,22 @@ def _delete_partition(partition: str) -> None:
     storage.delete_rows(table, partition, [e["RowKey"] for e in rows])
 
 
-def delete_superseded(tenant_id: str, report: str, current_id: str) -> None:
-    """Delete partitions of older snapshots (including ones left by a crashed collection)."""
-    prefix = f"{tenant_id}~{report}~"
-    table = storage.table(ROWS)
+def _row_keys_by_partition(table: TableClient, prefix: str) -> dict[str, list[str]]:
+    """Row keys of every partition starting with `prefix`, in one query: no second query per partition."""
     found: dict[str, list[str]] = {}
-    # The keys of every row come with this one query: no second query per superseded partition.
     for e in table.query_entities(
         "PartitionKey ge @lo and PartitionKey lt @hi",
         parameters={"lo": prefix, "hi": prefix + "\uffff"},
         select=["PartitionKey", "RowKey"],
     ):
         found.setdefault(e["PartitionKey"], []).append(e["RowKey"])
-    for partition, row_keys in found.items():
+    return found
+
+
+def delete_superseded(tenant_id: str, report: str, current_id: str) -> None:
+    """Delete partitions of older snapshots (including ones left by a crashed collection)."""
+    table = storage.table(ROWS)
+    for partition, row_keys in _row_keys_by_partition(table, f"{tenant_id}~{report}~").items():
         if partition.rsplit("~", 1)[1] < current_id:
             storage.delete_rows(table, partition, row_keys)
 
@@ -255,14 +259,7 @@ def sweep(tenant_id: str, reports: Iterable[str]) -> None:
     current_ids = {k: p.snapshot_id for k, p in current_all(tenant_id).items() if k in wanted}
     prefix = f"{tenant_id}~"
     table = storage.table(ROWS)
-    found: dict[str, list[str]] = {}
-    for e in table.query_entities(
-        "PartitionKey ge @lo and PartitionKey lt @hi",
-        parameters={"lo": prefix, "hi": prefix + "\uffff"},
-        select=["PartitionKey", "RowKey"],
-    ):
-        found.setdefault(e["PartitionKey"], []).append(e["RowKey"])
-    for partition, row_keys in found.items():
+    for partition, row_keys in _row_keys_by_partition(table, prefix).items():
         report, _, snapshot_id = partition.removeprefix(prefix).rpartition("~")
         if report in current_ids and snapshot_id < current_ids[report]:
             storage.delete_rows(table, partition, row_keys)
