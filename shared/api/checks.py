@@ -48,7 +48,8 @@ _OUTPUT_TEXT = {
 }
 _OUTPUT_SCHEMA: dict[str, dict[str, Any]] = {
     "range-perfdata": {"type": "string", "enum": ["", "0", "1", "2"]},
-    "float-precision": {"type": "integer", "minimum": 0, "maximum": MAX_FLOAT_PRECISION},
+    # a string: '' leaves the default, as for every option
+    "float-precision": {"type": "string", "pattern": r"^\s*[0-9]{0,2}\s*$"},
 }
 
 
@@ -92,7 +93,9 @@ def mode_parameters(mode: AnyMode) -> list[dict[str, Any]]:
         text = _FLAG_TEXT if name in MODE_FLAGS else "Mode option."
         params[name] = query(name, _STRING, f"{text} Default: `{default}`." if default else text)
     if getattr(mode, "active", None) is not None:
-        params["units"] = query("units", {"type": "string", "enum": list(UNITS)}, "Thresholds in % (default) or count.")
+        params["units"] = query(
+            "units", {"type": "string", "enum": ["", *UNITS]}, "Thresholds in % (default) or count."
+        )
     for param in _common_options():
         params.setdefault(param["name"], param)
     return list(params.values())

@@ -130,7 +130,15 @@ def operations() -> list[Operation]:
 
 # --------------------------------------------------------------------------------------------- helpers
 def query(name: str, schema: dict[str, Any], description: str, *, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+    # Every route reads `?name=` as absent (a flag: as on), so empty values are part of the contract.
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "allowEmptyValue": True,
+        "schema": schema,
+        "description": description,
+    }
 
 
 def path_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:

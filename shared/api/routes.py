@@ -28,6 +28,8 @@ from shared.matching.state import RESULT_COLUMNS
 # refusals keep their status (shared.errors.classify), with the JSON error body.
 _STORAGE = (400, 404, 500, 503)
 _DOCS = (*_STORAGE, 403, 409, 422, 429)
+# shared.errors.int_param: int() of the stripped text, '' for the default; the range is checked by the route (400).
+WHOLE_NUMBER: dict[str, Any] = {"type": "string", "pattern": r"^\s*[+-]?[0-9]*\s*$"}
 _TENANT_PATH = path_param("tenant", "The tenant: its id, a domain or its display name.")
 
 _SUGGESTION = obj({"org_id": STRING, "name": STRING, "score": {"type": "number"}}, required=("org_id",))
@@ -204,7 +206,7 @@ OPERATIONS: tuple[Operation, ...] = (
         tag="review",
         operation_id="review_items",
         parameters=(
-            query("status", {"enum": list(orgs.STATUSES)}, "Only the tenants in this state."),
+            query("status", {"enum": ["", *orgs.STATUSES]}, "Only the tenants in this state ('' = all)."),
             query("tenant", STRING, "Only this tenant (id, domain or display name)."),
         ),
         responses={
@@ -228,7 +230,7 @@ OPERATIONS: tuple[Operation, ...] = (
             path_param(
                 "action", "The action (create-org is an alias of create-organization).", {"enum": _ACTION_NAMES}
             ),
-            query("index", {"type": "integer", "minimum": 0, "maximum": 99}, "accept: the suggestion, 0 = the best."),
+            query("index", WHOLE_NUMBER, "accept: the suggestion, a whole number from 0 (the best, default) to 99."),
             query("org", {"type": "string", "minLength": 1}, "match: the organization id (required there)."),
         ),
         responses={
@@ -257,7 +259,10 @@ OPERATIONS: tuple[Operation, ...] = (
         parameters=(_TENANT_PATH,),
         request_body={
             "required": True,
-            "content": {"application/json": {"schema": ref("TenantSettingsChange")}},
+            "content": {
+                "application/json": {"schema": ref("TenantSettingsChange")},
+                "*/*": {"schema": {"description": "Read as JSON whatever the content type."}},
+            },
         },
         responses={200: json_body("The tenant's sync settings after the change.", ref("TenantSettings"))},
         errors=(*_STORAGE, 422),
@@ -306,7 +311,7 @@ OPERATIONS: tuple[Operation, ...] = (
         operation_id="sync_logs",
         parameters=(
             query("tenant", STRING, "The tenant (id, domain or display name).", required=True),
-            query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20}, "How many."),
+            query("limit", WHOLE_NUMBER, "How many: a whole number from 1 to 1000 (default 20)."),
         ),
         responses={200: json_body("The logs.", {"type": "array", "items": ref("SyncLog")})},
         errors=_STORAGE,
@@ -320,7 +325,7 @@ OPERATIONS: tuple[Operation, ...] = (
         operation_id="docs_export",
         parameters=(
             query("format", {"enum": ["json", "csv"], "default": "json"}, "The format."),
-            query("kind", {"enum": ["organizations", "contacts"], "default": "contacts"}, "CSV: which file."),
+            query("kind", {"type": "string", "default": "contacts"}, "CSV: organizations or contacts (JSON: ignored)."),
         ),
         responses={
             200: {
@@ -347,7 +352,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "content": {
                 "application/json": {"schema": {"type": "object"}},
                 "text/csv": {"schema": STRING},
-                "*/*": {"schema": STRING},
+                "*/*": {"schema": {"description": "Recognised from its content."}},
             },
         },
         responses={200: json_body("Imported: counts per kind.", ref("ImportResult"))},

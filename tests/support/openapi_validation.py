@@ -4,12 +4,13 @@ openapi-core. A response must validate against what its operation documents; a r
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
@@ -34,7 +35,8 @@ class _Request:
             cookie=ImmutableMultiDict(cookies),
             path={},
         )
-        self.content_type = headers.get("Content-Type", "")
+        # A body without a content type is to be taken as application/octet-stream (RFC 9110, 8.3).
+        self.content_type = headers.get("Content-Type") or ("application/octet-stream" if exchange.request_body else "")
         self.body = exchange.request_body or None
 
 
@@ -71,17 +73,50 @@ class Mismatch:
         return f"{self.method} {path} -> {self.status}: {self.error}"
 
 
+# openapi-core knows JSON and text/plain; CSV (docs export and import) is text too.
+_CSV_TEXT = {"text/csv": lambda data, **_: data.decode("utf-8") if isinstance(data, bytes) else data}
+
+
+def _trimmed(document: dict[str, Any], request: _Request) -> dict[str, Any]:
+    """The document with only the parameters the request carries (and the required ones): openapi-core reads
+    every declared parameter, ~5 ms each, and a check mode declares up to ~90 of them."""
+    present = {
+        "query": set(request.parameters.query),
+        "header": {name.lower() for name in request.parameters.header.keys()},
+        "cookie": set(request.parameters.cookie),
+    }
+
+    def keep(param: dict[str, Any]) -> bool:
+        where = param["in"]
+        name = param["name"].lower() if where == "header" else param["name"]
+        return where == "path" or param.get("required", False) or name in present.get(where, set())
+
+    paths = {
+        path: {
+            method: {**op, "parameters": [p for p in op.get("parameters", []) if keep(p)]}
+            for method, op in item.items()
+        }
+        for path, item in document["paths"].items()
+    }
+    return {**document, "paths": paths}
+
+
 class ExchangeValidator:
     def __init__(self, document: dict[str, Any]) -> None:
-        self.openapi = OpenAPI.from_dict(document)
+        OpenAPI.from_dict(document)  # the document itself is checked once, here
+        self.document = document
 
     def mismatches(self, exchange: Exchange) -> list[Mismatch]:
         request, response = _Request(exchange), _Response(exchange)
+        config = Config(spec_validator_cls=None, extra_media_type_deserializers=_CSV_TEXT)
+        openapi = OpenAPI.from_dict(_trimmed(self.document, request), config=config)
         found: list[str] = []
-        request_errors = [m for e in self.openapi.iter_request_errors(request) for m in _messages(e)]
+        with warnings.catch_warnings():  # allowEmptyValue is deprecated in 3.1, yet says what the routes do
+            warnings.simplefilter("ignore", DeprecationWarning)
+            request_errors = [m for e in openapi.iter_request_errors(request) for m in _messages(e)]
+            response_errors = ["; ".join(_messages(e)) for e in openapi.iter_response_errors(request, response)]
         if request_errors and not 400 <= exchange.status < 500:
             answered = f"request outside the description, answered {exchange.status}: "
             found.append(answered + "; ".join(request_errors))
-        for error in self.openapi.iter_response_errors(request, response):
-            found.append("response: " + "; ".join(_messages(error)))
+        found += [f"response: {text}" for text in response_errors]
         return [Mismatch(exchange.method, exchange.target, exchange.status, text) for text in found]
