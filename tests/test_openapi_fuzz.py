@@ -30,7 +30,7 @@ from devtools.simulator import GraphSimulator
 from devtools.simulator.server import AppCredential
 from devtools.simulator.tenants import SampleTenant
 from shared.api.openapi import build
-from tests.support import FUNCTION_KEY, MASTER_KEY
+from tests.support import FUNCTION_KEY, MASTER_KEY, use_simulator
 
 SEED = 7601
 CLIENT_ID = "7601aaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -71,11 +71,7 @@ def fuzz_target(azurite: Azurite, graph_simulator: GraphSimulator) -> Iterator[t
         mp.setenv("AzureWebJobsStorage", azurite.connection_string)
         for name in ("AzureWebJobsStorage__tableServiceUri", "AzureWebJobsStorage__queueServiceUri", "O365_TENANT_ID"):
             mp.delenv(name, raising=False)
-        mp.setenv("GRAPH_ENDPOINT", sim.graph_endpoint)
-        mp.setenv("LOGIN_ENDPOINT", sim.login_endpoint)
-        mp.setenv("O365_CA_BUNDLE", str(sim.ca_path))
-        mp.setenv("O365_CLIENT_ID", CLIENT_ID)
-        mp.setenv("O365_CLIENT_SECRET", SECRET)
+        use_simulator(mp, sim, CLIENT_ID, SECRET)
         storage.reset_caches()
         tenants.add(tenants.Tenant(sample.tenant_id, sample.display_name, [sample.domain]))
         for timer in ("reports", "health"):
