@@ -76,4 +76,5 @@ def test_every_http_route_needs_a_key_and_admin_operations_the_admin_level() -> 
                 levels[data["route"]] = str(getattr(level, "value", level)).lower()
     assert levels.pop("health") == "anonymous"  # the probe, and only it, answers without a key
     assert levels.pop("checks/{plugin}/{mode}") == "function"
+    assert levels.pop("openapi.json") == "function"  # the description: pollers' keys may read it
     assert levels and all(level == "admin" for level in levels.values()), levels  # review, sync, docs
