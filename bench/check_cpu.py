@@ -27,6 +27,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devtools.runner import LocalRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-function-key"
@@ -88,13 +92,21 @@ def _http(port: int, path: str, concurrency: int, per_worker: int) -> dict:
     }
 
 
+def local_runner(port: int) -> LocalRunner:
+    """The function app of the checkout on sys.path, served by the local runner with the bench's keys."""
+    import function_app
+    from devtools.runner import LocalRunner
+
+    host = Path(function_app.__file__).with_name("host.json")
+    return LocalRunner(function_app.app, host, port=port, function_key=KEY, master_key=KEY + "-master")
+
+
 def measure(tenant_id: str, mailbox: str, runs: int, cli_runs: int, concurrency: list[int], requests: int) -> dict:
     import re
     from urllib.parse import quote
 
     import function_app
     from devtools.azurite import free_port
-    from devtools.runner import LocalRunner
     from shared.checks.service import answer
 
     one = {"filter-mailbox": f"^{re.escape(mailbox)}$"}
@@ -123,13 +135,7 @@ def measure(tenant_id: str, mailbox: str, runs: int, cli_runs: int, concurrency:
     out["cli"] = {"wall_s": statistics.median(walls), "min_s": min(walls), "import_s": min(imports) / 1e6}
 
     port = free_port()
-    runner = LocalRunner(
-        function_app.app,
-        Path(function_app.__file__).with_name("host.json"),
-        port=port,
-        function_key=KEY,
-        master_key=KEY + "-master",
-    )
+    runner = local_runner(port)
     runner.start()
     try:
         base = f"/api/checks/exchange/mailbox-usage?tenant={tenant_id}"
