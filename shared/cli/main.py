@@ -198,7 +198,6 @@ def main(argv: list[str] | None = None) -> int:
         return _devtool("devtools.runner", argv[1:])
     from shared.cli import sync as sync_cli
 
-
     parser = argparse.ArgumentParser(prog="o365mon", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="run a check on stored data: check PLUGIN MODE --tenant=T [--option=value]")
