@@ -7,14 +7,10 @@ import argparse
 import asyncio
 import http.client
 import time
-from pathlib import Path
 
-import function_app
+from bench.check_cpu import KEY, local_runner
 from bench.stack import local_stack, percentile
 from devtools.azurite import free_port
-from devtools.runner import LocalRunner
-
-KEY = "bench-function-key"
 
 
 def measure(conn: http.client.HTTPConnection, path: str, n: int) -> tuple[float, float, str]:
@@ -44,13 +40,7 @@ def main() -> None:
         for run in asyncio.run(collect_all()) + asyncio.run(collect_all(schedule="health")):
             assert run.status == "success", run.error
         port = free_port()
-        runner = LocalRunner(
-            function_app.app,
-            Path(function_app.__file__).with_name("host.json"),
-            port=port,
-            function_key=KEY,
-            master_key=KEY + "-master",
-        )
+        runner = local_runner(port)
         runner.start()
         graph_requests_before = len(sim.request_log)
         checks_run = 0

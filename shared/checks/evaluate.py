@@ -5,8 +5,8 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
 
+from .expressions import to_number
 from .fold import Metrics
 from .limits import every
 from .options import CheckOptions
@@ -29,23 +29,12 @@ from .spec import (
     UsageCounter,
 )
 
-
-class CounterResult(NamedTuple):
-    """One counter of one instance, judged."""
-
-    state: str  # a State name
-    text: str
-    shown: bool  # in the long output (a display_ok=False counter is only in the short one, when in trouble)
-
-
 _DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 _FIELD = re.compile(r"\{(\w+)(?::([^{}]+))?\}")
 
 
 def human_bytes(value: object) -> tuple[str, str]:
     """Centreon's change_bytes: base 1024, 2 decimals, units B/KB/MB/GB/TB."""
-    from .expressions import to_number
-
     number = float(to_number(value))
     negative = number < 0
     number = abs(number)
@@ -60,7 +49,6 @@ def human_bytes(value: object) -> tuple[str, str]:
 
 def render_template(template: str, values: Mapping[str, object]) -> str:
     """'{key}' -> the value, '{key:bytes}' -> humanised bytes ('49.00 GB'), '{key:.2f}' -> a formatted number."""
-    from .expressions import to_number
 
     def field(m: re.Match[str]) -> str:
         value = values.get(m.group(1))
@@ -111,8 +99,6 @@ def _counter_output(counter: Counter, values: Mapping[str, object]) -> str:
 
 
 def _perf_value(p: Perf, value: object) -> object:
-    from .expressions import to_number
-
     if p.template:
         return p.template % to_number(value)
     return int(to_number(value)) if p.integer else value
@@ -181,58 +167,76 @@ def run_totals(block: GlobalBlock, options: CheckOptions, m: Metrics, out: Outpu
         out.add("OK", block.prefix + ", ".join(long))
 
 
-def _run_counter(
+def _judge(
     options: CheckOptions, c: InstanceCounter, values: Mapping[str, object], instance: str | None, out: Output
-) -> CounterResult | None:
-    """One counter of one instance; None when it has no value."""
+) -> str | None:
+    """The state of one counter of one instance (its perfdata added to `out`); None when it has no value.
+    Its text is `_text`'s, built only when it reaches the output."""
     if isinstance(c, StatusCounter):
         variables = {var: values.get(key) for var, key in c.variables.items()}
         exprs = options.statuses[c.label]
         state = next((lv.upper() for lv in ("critical", "warning", "unknown") if exprs[lv].matches(variables)), "OK")
-        text = render_template(c.output, values)
-        if state != "OK" and c.problem_suffix:
-            text += render_template(c.problem_suffix, values)
         if c.perf is not None:
             p = c.perf
             label = perf_label(options, p.label, c.perf_nlabel, instance)
             value = values[c.perf_value]  # a number: the mode builds it
             out.perfdata.append(Perfdata(label, value, p.unit, "", "", p.min, ""))  # type: ignore[arg-type]
-        return CounterResult(state, text, True)
+        return state
     if isinstance(c, UsageCounter):
-        return _run_usage(options, c, values, instance, out)
+        return _judge_usage(options, c, values, instance, out)
     if values.get(c.value) is None:
         return None  # Centreon skips a counter whose value is undefined (e.g. a SKU without prepaid units)
     value = values[c.value]  # a number: None was skipped above, folds and builds give numbers
     state = _check(options, c.label, value, ("critical", "warning", "unknown"))  # type: ignore[arg-type]
     if c.perf is not None:
         out.perfdata.append(_counter_perf(options, c, values, instance))
-    return CounterResult(state, _counter_output(c, values), c.display_ok)
+    return state
 
 
-def _run_usage(
-    options: CheckOptions, c: UsageCounter, values: Mapping[str, object], instance: str | None, out: Output
-) -> CounterResult:
-    from .expressions import to_number
+def _text(c: InstanceCounter, values: Mapping[str, object], state: str) -> str:
+    """The message of a counter judged `state` (its long-output text, and its short one when in trouble)."""
+    if isinstance(c, StatusCounter):
+        text = render_template(c.output, values)
+        if state != "OK" and c.problem_suffix:
+            text += render_template(c.problem_suffix, values)
+        return text
+    if isinstance(c, UsageCounter):
+        used, total, free, prct_used, prct_free = _usage(c, values)
+        return "Total: {} Used: {} ({:.2f}%) Free: {} ({:.2f}%)".format(
+            " ".join(human_bytes(total)), " ".join(human_bytes(used)), prct_used, " ".join(human_bytes(free)), prct_free
+        )
+    return _counter_output(c, values)
 
+
+def _shown(c: InstanceCounter) -> bool:
+    """Whether the counter's text is in the long output (a display_ok=False counter is only in the short one,
+    when in trouble)."""
+    return not isinstance(c, Counter) or c.display_ok
+
+
+def _usage(c: UsageCounter, values: Mapping[str, object]) -> tuple[float, float, float, float, float]:
+    """(used, total, free, % used, % free) of a usage counter."""
     used, total = to_number(values.get(c.used)), to_number(values.get(c.total))
     if total != 0:
-        free, prct_used = total - used, used * 100 / total
-        prct_free = 100 - prct_used
-    else:
-        free, prct_used, prct_free = 0, 0, 0
+        prct_used = used * 100 / total
+        return used, total, total - used, prct_used, 100 - prct_used
+    return used, total, 0, 0, 0
+
+
+def _judge_usage(
+    options: CheckOptions, c: UsageCounter, values: Mapping[str, object], instance: str | None, out: Output
+) -> str:
+    used, total, free, prct_used, prct_free = _usage(c, values)
     free_flag = options.flag("free")
     if options.units == "%":
         value = prct_free if free_flag else prct_used
     else:
         value = free if free_flag else used
     state = _check(options, c.label, value, ("critical", "warning"))
-    text = "Total: {} Used: {} ({:.2f}%) Free: {} ({:.2f}%)".format(
-        " ".join(human_bytes(total)), " ".join(human_bytes(used)), prct_used, " ".join(human_bytes(free)), prct_free
-    )
     warning, critical = _thresholds(options, c.label, total, True)  # always % of the allocation (as Centreon)
     label = perf_label(options, c.perf_label, c.nlabel, instance)
     out.perfdata.append(Perfdata(label, used, "B", warning, critical, "0", perl_number(total)))
-    return CounterResult(state, text, True)
+    return state
 
 
 class _Emitter:
@@ -254,6 +258,10 @@ class _Emitter:
             self.out.add(severity, message)
 
 
+_MASK = {state.name: state.mask for state in State}
+_NAME = {state.mask: state.name for state in State}
+
+
 def run_instances(
     block: InstanceBlock,
     options: CheckOptions,
@@ -267,35 +275,36 @@ def run_instances(
         return
     emit = emit or _Emitter(out)
     multiple = len(instances) > 1
-    any_counter = False
+    single = not multiple and not multiple_parent
+    # Without --verbose only the instances in trouble (or a single instance) reach the output: the texts and
+    # their byte formatting are built for those alone (at 70,000 mailboxes, a few thousand instead of all).
+    long_printed = options.verbose or out.force_long
+    counters = [c for c in block.counters if options.counter_shown(c.label)]
+    named = multiple or multiple_parent or options.new_perfdata
     for key in every(iter(sorted(instances))):
         values = instances[key]
-        instance = None
-        if multiple or multiple_parent or options.new_perfdata:
-            instance = "~".join(str(values.get(k, "")) for k in block.perf_instance)
-        states, short, long = [], [], []
-        for c in block.counters:
-            if not options.counter_shown(c.label):
-                continue
-            any_counter = True
-            judged = _run_counter(options, c, values, instance, out)
-            if judged is None:
-                continue
-            states.append(judged.state)
-            if judged.shown:
-                long.append(judged.text)
-            if judged.state != "OK":
-                short.append(judged.text)
+        instance = "~".join(str(values.get(k, "")) for k in block.perf_instance) if named else None
+        judged = []
+        mask = 0
+        for c in counters:
+            counter_state = _judge(options, c, values, instance, out)
+            if counter_state is not None:
+                judged.append((c, counter_state))
+                mask |= _MASK[counter_state]
+        state = _NAME[mask]
+        if state == "OK" and not long_printed and not single:
+            continue
+        texts = [(c, counter_state, _text(c, values, counter_state)) for c, counter_state in judged]
+        long = [text for c, _, text in texts if _shown(c)]
         prefix = render_template(block.prefix, values)
         if long:
             out.long.append(indent + prefix + ", ".join(long))
-        state = State.worst(states)
         if state != "OK":
-            emit(state, prefix + ", ".join(short))
+            emit(state, prefix + ", ".join(text for _, counter_state, text in texts if counter_state != "OK"))
         # Centreon adds the prefix alone when the single instance shows no counter (bug fixed: nothing).
-        if not multiple and not multiple_parent and long:
+        if single and long:
             emit("OK", prefix + ", ".join(long))
-    if any_counter and multiple and not multiple_parent:
+    if counters and instances and multiple and not multiple_parent:
         emit("OK", block.message_multiple)
 
 

@@ -33,6 +33,8 @@ MAX_DEPTH = 32
 
 def to_number(value: object) -> float | int:
     """Perl numification: numbers as is, strings by their leading number, else 0."""
+    if type(value) is int or type(value) is float:  # the common case first (a bool is neither)
+        return value
     if isinstance(value, bool):
         return 1 if value else 0
     if isinstance(value, int | float):

@@ -15,7 +15,7 @@ from .expressions import to_number
 from .limits import every
 from .perlre import BoundedPattern
 from .result import ModeExit
-from .spec import Getter, ReportMode
+from .spec import Col, Getter, ReportMode, Source
 
 PSEUDONYMIZED = "reports pseudonymize user-level information is enabled. use option --use-pseudonymize or disable it"
 _URL = re.compile(r"^(https|http):")
@@ -63,6 +63,11 @@ class Fold:
         self.filters = [(mode.filters[opt], rx) for opt, rx in (filters or {}).items()]
         self.keep_instances = keep_instances
         self.metrics = Metrics(self.refresh_date, sums={k: 0 for k in mode.totals.sums})
+        # Sources compiled once per fold, not looked up per cell: a check folds every row of the report.
+        sums = mode.totals.sums.items()
+        self._active_sums = [(key, _reader(s.source, self.index)) for key, s in sums if s.scope == "active"]
+        self._inactive_sums = [(key, _reader(s.source, self.index)) for key, s in sums if s.scope == "inactive"]
+        self._values = [(key, _reader(source, self.index)) for key, source in mode.instances.values.items()]
 
     def add(self, row: Sequence) -> None:
         index = self.index
@@ -80,33 +85,39 @@ class Fold:
         mode, m = self.mode, self.metrics
         weight = mode.weight.get(cell)
         if mode.active_from == "daily" and _is_one(cell(mode.period_column)):
-            self._active(cell, weight)
+            self._active(row, cell, weight)
             return
         m.total += weight
         last = cell(mode.last_activity_column)
         on_refresh_date = last is not None and str(last) == self.refresh_date
         if mode.active_from == "last_activity" and on_refresh_date:
-            self._active(cell, weight)
+            self._active(row, cell, weight)
         elif not on_refresh_date:
-            self._sums(cell, "inactive")
+            self._sums(row, cell, self._inactive_sums)
 
-    def _active(self, cell: Getter, weight: int | float) -> None:
+    def _active(self, row: Sequence, cell: Getter, weight: int | float) -> None:
         self.metrics.active += weight
-        self._sums(cell, "active")
+        self._sums(row, cell, self._active_sums)
         if self.keep_instances:
-            block = self.mode.instances
             name = cell(self.key_column)
             name = "" if name is None else str(name)
-            values = {key: source.get(cell) for key, source in block.values.items()}
+            values = {}
+            n = len(row)
+            for key, reader in self._values:  # _read, inlined: this runs for every value of every instance
+                if isinstance(reader, tuple):
+                    i, blank = reader
+                    value = row[i] if i < n else None
+                    values[key] = blank if value is None or value == "" else value
+                else:
+                    values[key] = reader.get(cell)
             values["name"] = name
             self.metrics.instances[name] = values
 
-    def _sums(self, cell: Getter, scope: str) -> None:
+    def _sums(self, row: Sequence, cell: Getter, readers: list[tuple[str, _Reader]]) -> None:
         sums = self.metrics.sums
-        for key, s in self.mode.totals.sums.items():
-            if s.scope == scope:
-                value = s.source.get(cell)
-                sums[key] += value if isinstance(value, int | float) else to_number(value)
+        for key, reader in readers:
+            value = _read(reader, row, cell)
+            sums[key] += value if isinstance(value, int | float) else to_number(value)
 
     def add_all(self, rows: Iterable[Sequence]) -> Fold:
         for row in every(iter(rows)):
@@ -115,6 +126,25 @@ class Fold:
 
     def result(self) -> Metrics:
         return self.metrics
+
+
+# A source as read by a fold: (column index, blank) for a column present in the report, else the source itself.
+_Reader = tuple[int, object] | Source
+
+
+def _reader(source: Source, index: dict[str, int]) -> _Reader:
+    if isinstance(source, Col) and source.column in index:
+        return index[source.column], source.blank
+    return source
+
+
+def _read(reader: _Reader, row: Sequence, cell: Getter) -> object:
+    """Col.get, without its calls, for a column of the report."""
+    if isinstance(reader, tuple):
+        i, blank = reader
+        value = row[i] if i < len(row) else None
+        return blank if value is None or value == "" else value
+    return reader.get(cell)
 
 
 def _is_one(value: object) -> bool:

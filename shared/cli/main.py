@@ -4,7 +4,6 @@ and, from a source checkout, `simulate` (Graph simulator) and `serve` (local Fun
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import logging
 import os
@@ -13,7 +12,9 @@ import sys
 from pathlib import Path
 
 from shared import settings
-from shared.cli import sync as sync_cli
+
+# asyncio, the sync commands (Graph, IT Glue) and the stores are imported by the commands that use them:
+# `check` runs every few minutes per service as a Nagios plugin, and its start-up is most of its time.
 
 
 def parse_check_args(argv: list[str]) -> tuple[str, str, dict[str, str]]:
@@ -132,6 +133,8 @@ def _discover(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    import asyncio
+
     from shared.collect.collector import SCHEDULES, CollectionError, collect_all
 
     schedules = ["health"] if args.health else [args.only] if args.only else list(SCHEDULES)
@@ -193,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         return _devtool("devtools.simulator.cli", argv[1:])
     if argv and argv[0] == "serve":
         return _devtool("devtools.runner", argv[1:])
+    from shared.cli import sync as sync_cli
 
     parser = argparse.ArgumentParser(prog="o365mon", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
