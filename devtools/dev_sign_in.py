@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, quote
 
 from shared.console import auth
 
-COOKIE = "o365mon_dev_session"
+COOKIE = "AppServiceAuthSession"  # the name of Easy Auth's own session cookie
 LOGIN_PATH = "/.auth/login/dev"
 LOGOUT_PATH = "/.auth/logout"
 ME_PATH = "/.auth/me"

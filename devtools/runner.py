@@ -461,6 +461,28 @@ def queue_client(connection: str, queue_name: str, **kwargs: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Exchange observers
+# ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Exchange:
+    """One request answered by an app route (its key refused included), as sent and received."""
+
+    route: str  # the route template as registered, e.g. 'checks/{plugin}/{mode}'
+    method: str
+    target: str  # path and query as requested
+    request_headers: dict[str, str]
+    request_body: bytes
+    status: int
+    response_headers: list[tuple[str, str]]
+    response_body: bytes  # what the function answered (also for HEAD, whose body is not sent)
+
+
+# Called with (runner, exchange) after each answer of every runner of the process; tests/conftest.py adds the
+# recorder that validates the suite's exchanges against the OpenAPI description.
+EXCHANGE_OBSERVERS: list[Callable[[LocalRunner, Exchange], None]] = []
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The runner
 # ---------------------------------------------------------------------------------------------------------
 class LocalRunner:
@@ -619,8 +641,15 @@ class LocalRunner:
             return handler._send(405, b"", [("Allow", ", ".join(allowed))])
         route, route_params = chosen
         body = handler.read_body()
+
+        def answer(status: int, payload: bytes, headers: list[tuple[str, str]] | None = None) -> int:
+            if EXCHANGE_OBSERVERS:
+                self._observe(Exchange(route.template, method, handler.path, dict(handler.headers.items()), body,
+                                       status, list(headers or []), payload))  # fmt: skip
+            return handler._send(status, payload, headers)
+
         if not self._key_ok(presented, route.auth_level):
-            return handler._send(401, b"")
+            return answer(401, b"")
 
         headers: dict[str, str] = {}
         for name, value in handler.headers.items():
@@ -643,8 +672,15 @@ class LocalRunner:
             result = self.invoke(route.function, request)
         except Exception:  # the host turns any exception into a 500
             log.error("function %s failed:\n%s", route.function.name, redact(traceback.format_exc()))
-            return handler._send(500, b"")
-        return self._send_result(handler, result)
+            return answer(500, b"")
+        return self._send_result(answer, result)
+
+    def _observe(self, exchange: Exchange) -> None:
+        for observer in list(EXCHANGE_OBSERVERS):
+            try:
+                observer(self, exchange)
+            except Exception:  # an observer must never change what the client gets
+                log.error("exchange observer failed:\n%s", traceback.format_exc())
 
     def _dev_auth(self, handler: _Handler, path: str, query: str) -> int | None:
         """The /.auth/* endpoints and the sign-in gate of the dev sign-in; None lets the request through."""
@@ -663,12 +699,12 @@ class LocalRunner:
         return handler._send(gate.status, gate.body, gate.headers)
 
     @staticmethod
-    def _send_result(handler: _Handler, result: Any) -> int:
+    def _send_result(send: Callable[..., int], result: Any) -> int:
         if result is None:
-            return handler._send(204, b"")
+            return send(204, b"")
         if isinstance(result, str | bytes):
             body = result.encode("utf-8") if isinstance(result, str) else result
-            return handler._send(200, body, [("Content-Type", "text/plain; charset=utf-8")])
+            return send(200, body, [("Content-Type", "text/plain; charset=utf-8")])
         if not isinstance(result, func.HttpResponse):
             raise TypeError(f"HTTP function returned {type(result).__name__}, expected func.HttpResponse")
         headers = [(k, v) for k, v in result.headers.items()]
@@ -677,7 +713,7 @@ class LocalRunner:
             if result.charset:
                 content_type += f"; charset={result.charset}"
             headers.append(("Content-Type", content_type))
-        return handler._send(result.status_code, result.get_body() or b"", headers)
+        return send(result.status_code, result.get_body() or b"", headers)
 
     def _admin_invoke(self, handler: _Handler, name: str, presented: str | None) -> int:
         body = handler.read_body()

@@ -7,12 +7,14 @@ import contextlib
 import json
 import mimetypes
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import azure.functions as func
 
 from functions.http_errors import _answering
 from shared import docs
+from shared.api import openapi
 from shared.console import auth, pages
 from shared.console import review as review_view
 from shared.console.auth import Principal
@@ -224,3 +226,49 @@ def _back(req: func.HttpRequest, notice: str) -> func.HttpResponse:
         target = f"{pages.BASE}/review"
     joiner = "&" if "?" in target else "?"
     return func.HttpResponse(status_code=303, headers={"Location": f"{target}{joiner}{urlencode({'notice': notice})}"})
+
+
+# -- the console routes in the OpenAPI description (shared.api.openapi): pages answer HTML, refusals HTML or JSON
+def _page(description: str) -> dict:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _refusals(*statuses: int) -> dict[int, dict]:
+    both = {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": openapi.ref("Error")}}
+    return {s: {"description": openapi.ERROR_TEXT.get(s, "Refused."), "content": both} for s in statuses}
+
+
+def _described(method: str, route: str, role: str, summary: str, op_id: str, ok: dict, **extra: object) -> Any:
+    responses = {**ok, **_refusals(400, 401, 403, 404, 500, 503)}
+    return openapi.Operation(
+        method=method, route=route, auth=openapi.SIGNED_IN, summary=summary, tag="console", operation_id=op_id,
+        responses=responses, role=role, **extra,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+_TENANT_Q = openapi.query("tenant", openapi.STRING, "The tenant whose row the results act on.", required=True)
+openapi.describe(
+    _described("GET", "console/static/{*path}", auth.READER, "Console static file (CSS, scripts, htmx, uPlot)",
+               "console_static", {200: {"description": "The file."}},
+               parameters=(openapi.path_param("path", "File under shared/console/static."),),
+               path=f"{openapi.ROUTE_PREFIX}/console/static/{{path}}"),  # OpenAPI has no catch-all: one parameter
+    _described("GET", "console/static/{*path}", auth.READER, "Console vendored library (htmx, uPlot)",
+               "console_static_vendor", {200: {"description": "The file."}},
+               parameters=(openapi.path_param("file", "File under shared/console/static/vendor."),),
+               path=f"{openapi.ROUTE_PREFIX}/console/static/vendor/{{file}}"),
+    _described("GET", "console/review", auth.READER, "Review screen: tenants by status", "console_review",
+               {200: _page("The review page.")},
+               parameters=(openapi.query("status", {"enum": [*orgs.STATUSES, ""]}, "Filter (empty: all)."),
+                           openapi.query("notice", openapi.STRING, "A message to show."))),
+    _described("GET", "console/review/organizations", auth.ADMIN, "Match to: organizations found by name",
+               "console_review_organizations", {200: _page("Result items (HTML fragment).")},
+               parameters=(_TENANT_Q, openapi.query("q", openapi.STRING, "Part of the name."))),
+    _described("GET", "console/review/tenants/{tenant}", auth.READER, "One tenant: contacts and sync logs",
+               "console_review_tenant", {200: _page("The tenant page.")}),
+    _described("GET", "console/review/tenants/{tenant}/contacts/{contact}", auth.READER,
+               "One contact beside its Microsoft 365 user", "console_review_compare", {200: _page("The comparison.")}),
+    _described("POST", "console/review/tenants/{tenant}/{action}", auth.ADMIN, "A review action (CSRF token needed)",
+               "console_review_action", {200: _page("The tenant's row (htmx)."), 303: {"description": "Back."}}),
+    _described("POST", "console/review/sync", auth.ADMIN, "Manual sync of every tenant (CSRF token needed)",
+               "console_review_sync_all", {200: _page("A notice (htmx)."), 303: {"description": "Back."}}),
+)  # fmt: skip

@@ -230,6 +230,7 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(conso
         '/api/review/*'
         '/api/sync/*'
         '/api/docs/*'
+        '/api/openapi.json'
       ]
     }
     httpSettings: {

@@ -41,7 +41,14 @@ CSRF_TTL_S = 12 * 3600  # a page left open longer asks for a reload before actin
 
 # Paths App Service Authentication lets through without a signed-in person: machines call them with function keys
 # (pollers, scripts). infra/app/api.bicep excludes exactly these (tests/test_infra.py), the local runner too.
-KEY_PROTECTED_PATHS = ("/api/health", "/api/checks/*", "/api/review/*", "/api/sync/*", "/api/docs/*")
+KEY_PROTECTED_PATHS = (
+    "/api/health",
+    "/api/checks/*",
+    "/api/review/*",
+    "/api/sync/*",
+    "/api/docs/*",
+    "/api/openapi.json",
+)
 
 # Claim types of the principal (the platform's names for Entra ID sign-ins).
 OBJECT_ID_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from urllib.parse import quote
 
 from shared import docs, settings
 from shared.directory import store as directory
@@ -25,7 +26,8 @@ class ReviewError(Exception):
 
 
 def manage_url(user_id: str) -> str:
-    return MANAGE_URL.format(user_id=user_id)
+    # Quoted: an id with a space, '/' or '..' must not make another URL (or no URL at all) of the link.
+    return MANAGE_URL.format(user_id=quote(user_id, safe=""))
 
 
 @contextlib.contextmanager
