@@ -32,7 +32,7 @@ def undescribed_routes(app: func.FunctionApp, document: dict) -> list[str]:
     for info in discover(app):
         if info.trigger_type != "httpTrigger":
             continue
-        path = f"{ROUTE_PREFIX}/{str(info.settings.get('route') or info.name).strip('/')}"
+        path = f"{ROUTE_PREFIX}/{str(info.settings.get('route') or info.name).strip('/')}".replace("{*", "{")
         level = str(info.settings.get("authLevel") or "function").lower()
         for method in info.settings.get("methods") or ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]:
             operation = document["paths"].get(path, {}).get(method.lower())

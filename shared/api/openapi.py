@@ -280,7 +280,9 @@ def _operation_object(op: Operation) -> dict[str, Any]:
     if op.role:
         out["x-required-role"] = op.role
     out["x-azure-route"] = op.route
-    out["x-auth-level"] = op.auth
+    # The Functions host's level: a signed-in route is anonymous to the host (App Service Authentication and the
+    # route's role check stand in front of it).
+    out["x-auth-level"] = ANONYMOUS if op.auth == SIGNED_IN else op.auth
     return out
 
 
