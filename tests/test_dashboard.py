@@ -1,0 +1,152 @@
+"""The console's dashboard: summaries written at the end of each real collection (simulator -> collector ->
+Azurite), computed by the same engine as a poller's check, read back in one query, sorted and filtered."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from devtools.simulator.server import AppCredential, Fault, GraphSimulator
+from devtools.simulator.tenants import SampleTenant
+from shared.checks.service import answer
+from shared.collect.collector import collect_all
+from shared.insights import dashboard, summary
+from shared.store import summaries, tenants
+from tests.support import use_simulator
+
+CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-0000000075aa"
+SECRET = "dashboard-secret"
+GOOD = [SampleTenant.generate(seed, 60) for seed in (7501, 7502)]
+WRONG_SECRET = SampleTenant.generate(7503, 30)
+NO_CONSENT = SampleTenant.generate(7504, 30)
+NO_HEALTH_PERMISSION = SampleTenant.generate(7505, 30)
+ALL = [*GOOD, WRONG_SECRET, NO_CONSENT, NO_HEALTH_PERMISSION]
+
+
+@pytest.fixture(scope="module")
+def sim(graph_simulator: GraphSimulator) -> GraphSimulator:
+    return graph_simulator.serve(ALL, {CLIENT_ID: AppCredential(secret=SECRET)})
+
+
+@pytest.fixture(scope="module")
+def collected(sim: GraphSimulator, azurite) -> dict[str, SampleTenant]:
+    """Every tenant collected once on both schedules (module-wide: the tests only read)."""
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("AzureWebJobsStorage", azurite.connection_string)
+        use_simulator(mp, sim, CLIENT_ID, SECRET)
+        mp.setenv("DASHWRONG_CLIENT_ID", CLIENT_ID)
+        mp.setenv("DASHWRONG_CLIENT_SECRET", "not-the-secret")
+        from shared.store import storage
+
+        storage.reset_caches()
+        sim.reset()
+        sim.add_fault(Fault("no_consent", tenant=NO_CONSENT.tenant_id, times=None))
+        sim.set_roles(NO_HEALTH_PERMISSION.tenant_id, {"Reports.Read.All", "Organization.Read.All"})
+        for t in ALL:
+            prefix = "DASHWRONG" if t is WRONG_SECRET else ""
+            tenants.add(tenants.Tenant(t.tenant_id, t.display_name, [t.domain], credential_prefix=prefix))
+        for t in ALL:
+            asyncio.run(collect_all(t.tenant_id))
+            asyncio.run(collect_all(t.tenant_id, schedule="health"))
+        yield {t.tenant_id: t for t in ALL}
+    finally:
+        sim.reset()
+        mp.undo()
+
+
+def mine(board: dict) -> dict[str, dict]:
+    return {r["tenant_id"]: r for r in board["rows"] if r["tenant_id"] in {t.tenant_id for t in ALL}}
+
+
+def test_each_check_on_the_dashboard_is_what_a_poller_gets_and_the_failing_tenants_say_why(
+    collected, storage_env
+) -> None:
+    rows = mine(dashboard.build(dashboard.Query.from_params({})))
+    assert set(rows) == set(collected)
+    for t in GOOD:
+        row = rows[t.tenant_id]
+        assert row["name"] == t.display_name and t.domain in row["domains"]
+        assert row["consent"] == "granted" and row["last_success"] and 0 <= row["age_s"] < 600
+        for check in summary.CHECKS:
+            if check.check_id == "data-freshness":
+                continue  # ages move between the collection and this answer
+            poller, _ = answer(check.plugin, check.mode, {"tenant": t.domain, **check.options})
+            shown = row["checks"][check.check_id]
+            assert (shown["status"], shown["output"]) == (poller.status, poller.short.rstrip(" "))
+    wrong = rows[WRONG_SECRET.tenant_id]
+    assert wrong["worst"] == "CRITICAL" and wrong["last_success"] == "" and wrong["age_s"] is None
+    status = wrong["checks"]["collection-status"]
+    assert status["status"] == "CRITICAL" and "authentication failed" in status["output"]
+    assert wrong["checks"]["licences"]["status"] == "UNKNOWN"
+    assert "no data" in wrong["checks"]["licences"]["output"] and "authentication failed" in wrong["last_error"]
+    assert wrong["consent"] == "unknown"
+    no_consent = rows[NO_CONSENT.tenant_id]
+    assert no_consent["consent"] == "missing" and "AADSTS65001" in no_consent["consent_detail"]
+    partial = rows[NO_HEALTH_PERMISSION.tenant_id]
+    assert partial["consent"] == "partial" and "ServiceHealth.Read.All" in partial["consent_detail"]
+    assert partial["checks"]["service-status"]["status"] == "UNKNOWN"
+
+
+def test_worst_status_over_the_chosen_checks_filter_and_sort(collected, storage_env) -> None:
+    everything = mine(dashboard.build(dashboard.Query.from_params({})))
+    only_licences = mine(dashboard.build(dashboard.Query.from_params({"checks": "licences,service-status"})))
+    for tenant_id, row in only_licences.items():
+        assert set(row["checks"]) == {"licences", "service-status"}
+        expected = [everything[tenant_id]["checks"][c]["status"] for c in ("licences", "service-status")]
+        assert row["worst"] == max(expected, key=lambda s: ("OK", "WARNING", "UNKNOWN", "CRITICAL").index(s))
+    problems = mine(dashboard.build(dashboard.Query.from_params({"problems": "1"})))
+    assert set(problems) == {t for t, r in everything.items() if r["worst"] != "OK"}
+    assert WRONG_SECRET.tenant_id in problems
+    by_status = [r for r in dashboard.build(dashboard.Query.from_params({"sort": "status"}))["rows"]]
+    order = ("CRITICAL", "UNKNOWN", "WARNING", "OK")
+    ranks = [order.index(r["worst"]) for r in by_status]
+    assert ranks == sorted(ranks)
+    names = [r["name"].casefold() for r in dashboard.build(dashboard.Query.from_params({"order": "desc"}))["rows"]]
+    assert names == sorted(names, reverse=True)
+    with pytest.raises(Exception, match="unknown check 'nope'"):
+        dashboard.Query.from_params({"checks": "nope"})
+
+
+def test_freshness_ages_at_render_when_collections_stop(collected, storage_env) -> None:
+    t = GOOD[0]
+    now = dt.datetime.now(dt.UTC)
+    row = mine(dashboard.build(dashboard.Query.from_params({"checks": "data-freshness"}), now=now))[t.tenant_id]
+    stored = summaries.read(t.tenant_id)
+    assert stored is not None and stored["DataAsOf"]
+    as_of = dt.datetime.fromisoformat(stored["DataAsOf"]).replace(tzinfo=dt.UTC)
+    later = as_of + dt.timedelta(hours=121)  # past the default critical report age (120 h)
+    aged = mine(dashboard.build(dashboard.Query.from_params({"checks": "data-freshness"}), now=later))[t.tenant_id]
+    assert aged["checks"]["data-freshness"]["status"] == "CRITICAL"
+    assert "121.00 h old" in aged["checks"]["data-freshness"]["output"]
+    assert aged["age_s"] > row["age_s"]
+
+
+def test_a_health_run_updates_only_the_checks_of_what_it_collected(collected, storage_env) -> None:
+    t = GOOD[1]
+    before = summaries.read(t.tenant_id)
+    asyncio.run(collect_all(t.tenant_id, schedule="health"))
+    after = summaries.read(t.tenant_id)
+    assert before is not None and after is not None
+    assert after["LicencesAt"] == before["LicencesAt"] and after["MailboxQuotaAt"] == before["MailboxQuotaAt"]
+    assert (
+        after["ServiceStatusAt"] >= before["ServiceStatusAt"]
+        and after["CollectionStatusAt"] >= before["CollectionStatusAt"]
+    )
+    assert after["LastSuccessReports"] == before["LastSuccessReports"]
+
+
+def test_tenant_page_has_every_check_with_its_long_output(collected, storage_env) -> None:
+    t = GOOD[0]
+    page = dashboard.tenant_page(t.tenant_id)
+    assert page is not None
+    assert [c for c in page["checks"]] == [c.check_id for c in summary.CHECKS]
+    quota = page["checks"]["mailbox-quota"]
+    poller, _ = answer(
+        "exchange", "mailbox-usage", {"tenant": t.tenant_id, "filter-counters": "status", "verbose": "1"}
+    )
+    assert quota["long_output"].splitlines() == poller.long_lines and len(poller.long_lines) > 10
+    assert {m["id"] for m in page["metrics"]} >= {"active-users", "licences", "mailbox-storage"}
+    assert dashboard.tenant_page("00000000-0000-4000-8000-000000000000") is None
