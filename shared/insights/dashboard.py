@@ -96,29 +96,29 @@ class Query:
 
 
 def row(entity: Mapping[str, object], checks: list[str], now: dt.datetime) -> dict:
+    head = summaries.head(entity)
     results = {}
     for check_id in checks:
-        p = summaries.prefix(check_id)
-        status, output = str(entity.get(f"{p}Status") or NEVER), str(entity.get(f"{p}Output") or "")
+        status, output, at = summaries.check(entity, check_id) or (NEVER, "", "")
         if check_id == "data-freshness" and status != NEVER:
-            status, output = render_freshness(status, output, str(entity.get("DataAsOf") or ""), now)
-        results[check_id] = {"status": status, "output": output, "at": str(entity.get(f"{p}At") or "")}
+            status, output = render_freshness(status, output, str(head.get("data_as_of") or ""), now)
+        results[check_id] = {"status": status, "output": output, "at": at}
     known = [r["status"] for r in results.values() if r["status"] != NEVER]
     last = str(entity.get("LastSuccessReports") or "")
     age = _hours(last, now)
-    domains = [d for d in str(entity.get("Domains") or "").split(",") if d]
+    domains = [str(d) for d in head.get("domains") or []]
     return {
         "tenant_id": str(entity["RowKey"]),
-        "name": str(entity.get("DisplayName") or "") or (domains[0] if domains else str(entity["RowKey"])),
+        "name": str(head.get("name") or "") or (domains[0] if domains else str(entity["RowKey"])),
         "domains": domains,
         "consent": consent_of(entity),
-        "consent_detail": str(entity.get("ConsentDetail") or ""),
+        "consent_detail": str(head.get("consent_detail") or ""),
         "worst": State.worst(known) if known else "UNKNOWN",
         "checks": results,
         "last_success": last,
         "age_s": None if age is None else round(age * 3600),
-        "last_run_status": str(entity.get("LastRunStatus") or ""),
-        "last_error": str(entity.get("LastError") or ""),
+        "last_run_status": str(head.get("last_run_status") or ""),
+        "last_error": str(head.get("last_error") or ""),
     }
 
 

@@ -19,9 +19,10 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run a cell st
 def rows() -> list[dict]:
     """Every tenant's SKUs, by tenant name, tenant id and SKU (a stable order for billing diffs)."""
     out = []
-    for e in summaries.read_all(["RowKey", "DisplayName", "Domains", "Licences"]):
-        domains = [d for d in str(e.get("Domains") or "").split(",") if d]
-        name = str(e.get("DisplayName") or "") or (domains[0] if domains else e["RowKey"])
+    for e in summaries.read_all(["RowKey", summaries.HEAD, summaries.LICENCES]):
+        head = summaries.head(e)
+        domains = [str(d) for d in head.get("domains") or []]
+        name = str(head.get("name") or "") or (domains[0] if domains else e["RowKey"])
         for sku in summaries.licences(e):
             enabled, consumed = int(sku["enabled"]), int(sku["consumed"])
             prev_enabled, prev_consumed = sku.get("previous_enabled"), sku.get("previous_consumed")

@@ -190,30 +190,31 @@ def _record(tenant: tenants.Tenant, run: runs.RunRecord) -> None:
         pass
     state, detail = consent(run)
     schedule = run.schedule.capitalize()
-    fields: dict[str, object] = {
-        "DisplayName": tenant.name,
-        "Domains": ",".join(tenant.all_domains),
-        f"Consent{schedule}": state,
-        "ConsentDetail": detail,
-        "LastAttempt": run.started,
-        "LastRunStatus": run.status,
-        "LastError": run.error[:500],
-        "DataAsOf": data_as_of(pointers),
+    head = {
+        "name": tenant.name,
+        "domains": tenant.all_domains,
+        "last_attempt": run.started,
+        "last_run_status": run.status,
+        "last_error": run.error[:500],
+        "consent_detail": detail,
+        "data_as_of": data_as_of(pointers),
     }
+    fields: dict[str, object] = {f"Consent{schedule}": state}
     if run.status in ("success", "partial"):
         fields[f"LastSuccess{schedule}"] = run.ended
     subscriptions = pointers.get("subscriptions")
     if "subscriptions" in collected and subscriptions is not None:
-        fields["Licences"] = json.dumps(licence_figures(tenant.tenant_id, subscriptions))
-    summaries.save(tenant.tenant_id, fields, outcomes)
+        fields[summaries.LICENCES] = json.dumps(licence_figures(tenant.tenant_id, subscriptions))
+    summaries.save(tenant.tenant_id, outcomes, head_fields=head, **fields)
 
 
 def record_failure(tenant_id: str, reason: str) -> None:
     """A collection that ended without a run record of its own (its message poisoned): the health checks again,
     which now show the reason. Never raises."""
     try:
-        fields = {"LastAttempt": storage.now_iso(), "LastRunStatus": "failed", "LastError": reason[:500]}
+        head = summaries.head(summaries.read(tenant_id) or {})
+        head.update(last_attempt=storage.now_iso(), last_run_status="failed", last_error=reason[:500])
         health = [c for c in CHECKS if c.dataset == collection_status.DATASET]
-        summaries.save(tenant_id, fields, run_checks(tenant_id, health))
+        summaries.save(tenant_id, run_checks(tenant_id, health), head_fields=head)
     except Exception:
         log.warning("tenant %s: summary not updated", tenant_id, exc_info=True)

@@ -2,10 +2,11 @@
 
 Layout, chosen so that the dashboard of 1,000 tenants is one query of ~1,000 small entities (a 1,000-entity
 partition query takes ~0.1 s on Azurite) and one tenant's page two reads:
-- `TenantSummaries`: PartitionKey "tenants", RowKey = tenant id. Per dashboard check `<Id>Status`, `<Id>Output`
-  (its first line, cut) and `<Id>At`; the tenant's name, domains, consent state per schedule, last run, the
-  last successful collection per schedule, the timestamps render-time freshness is computed from, and (read by
-  the licence report only, never selected by the dashboard) its licences with the previous month's figures.
+- `TenantSummaries`: PartitionKey "tenants", RowKey = tenant id. One JSON property per dashboard check
+  (`MailboxQuota`: [status, first line cut, computed at]), `Head` (name, domains, the last run, the timestamp
+  render-time freshness ages from), the consent state and last successful collection per schedule, and (read by
+  the licence report only, never selected by the dashboard) its licences with the previous month's figures. Few
+  properties on purpose: the Python client's parsing costs per property, and it is most of the dashboard's time.
   Each collection merges only what it recomputed, so a health run and a report run of the same tenant never
   undo each other's results.
 - `TenantSummaryDetails`: PartitionKey = tenant id, RowKey = check id: one check's long output (its --verbose
@@ -28,20 +29,32 @@ PARTITION = "tenants"
 MAX_OUTPUT = 1000  # characters of a first line kept in the summary entity
 MAX_LONG = 30000  # characters of long output kept per check (Table strings stop at 32 K UTF-16 characters)
 
-# Properties the dashboard selects besides the per-check ones: what one dashboard row shows.
-ROW_PROPERTIES = (
-    "RowKey", "DisplayName", "Domains", "ConsentReports", "ConsentHealth", "ConsentDetail", "LastAttempt",
-    "LastRunStatus", "LastError", "LastSuccessReports", "LastSuccessHealth", "DataAsOf",
-)  # fmt: skip
+HEAD = "Head"  # JSON: name, domains, last_attempt, last_run_status, last_error, consent_detail, data_as_of
+LICENCES = "LicenceFigures"  # JSON list of the tenant's SKUs (the licence report; not a check id's property)
+SCHEDULED = ("ConsentReports", "ConsentHealth", "LastSuccessReports", "LastSuccessHealth")
+ROW_PROPERTIES = ("RowKey", HEAD, *SCHEDULED)  # what a dashboard row needs besides its checks
 
 
 def prefix(check_id: str) -> str:
-    """The property prefix of a check: 'mailbox-quota' -> 'MailboxQuota'."""
+    """The property of a check: 'mailbox-quota' -> 'MailboxQuota'."""
     return "".join(part.capitalize() for part in check_id.split("-"))
 
 
 def check_properties(check_ids: Iterable[str]) -> list[str]:
-    return [f"{prefix(c)}{suffix}" for c in check_ids for suffix in ("Status", "Output", "At")]
+    return [prefix(c) for c in check_ids]
+
+
+def head(entity: Mapping[str, object]) -> dict:
+    return dict(json.loads(str(entity.get(HEAD) or "{}")))
+
+
+def check(entity: Mapping[str, object], check_id: str) -> tuple[str, str, str] | None:
+    """(status, first line, computed at) of a check, or None before its first result."""
+    stored = entity.get(prefix(check_id))
+    if not stored:
+        return None
+    status, output, at = json.loads(str(stored))
+    return str(status), str(output), str(at)
 
 
 @dataclass(frozen=True)
@@ -64,13 +77,16 @@ def _cut(lines: list[str], limit: int) -> str:
     return "\n".join(text)
 
 
-def save(tenant_id: str, fields: Mapping[str, object], outcomes: Iterable[CheckOutcome]) -> None:
-    """Merge `fields` and the recomputed checks into the tenant's summary, and write their long outputs."""
-    entity: dict[str, object] = {"PartitionKey": PARTITION, "RowKey": tenant_id, **fields}
+def save(
+    tenant_id: str, outcomes: Iterable[CheckOutcome], *, head_fields: Mapping[str, object], **fields: object
+) -> None:
+    """Write Head, merge `fields` (SCHEDULED ones, LICENCES) and the recomputed checks into the tenant's summary,
+    and write the checks' long outputs."""
+    entity: dict[str, object] = {"PartitionKey": PARTITION, "RowKey": tenant_id, HEAD: json.dumps(dict(head_fields))}
+    entity.update(fields)
     details = []
     for o in outcomes:
-        p = prefix(o.check_id)
-        entity.update({f"{p}Status": o.status, f"{p}Output": o.output[:MAX_OUTPUT], f"{p}At": o.at})
+        entity[prefix(o.check_id)] = json.dumps([o.status, o.output[:MAX_OUTPUT], o.at])
         details.append(
             (
                 "upsert",
@@ -113,4 +129,4 @@ def details(tenant_id: str) -> dict[str, dict]:
 
 
 def licences(entity: Mapping[str, object]) -> list[dict]:
-    return list(json.loads(str(entity.get("Licences") or "[]")))
+    return list(json.loads(str(entity.get(LICENCES) or "[]")))
