@@ -10,9 +10,16 @@ STAMP_NODE := node_modules/.installed
 INFRA_VENV := $(VENV)/infra
 STAMP_INFRA := $(INFRA_VENV)/.installed
 
-.PHONY: install demo test lint bench collect-bench check-bench clean
+# The console's browser files (htmx, uPlot), copied from the pinned npm packages by devtools/vendor.js.
+VENDORED := shared/console/static/vendor/htmx.min.js shared/console/static/vendor/uPlot.iife.min.js
+# Debian's Chromium and its driver for the browser tests (tests/browser): the distribution's build, so nothing
+# is downloaded at test time. apt-get runs only when one of them is missing.
+BROWSER := /usr/bin/chromium /usr/bin/chromedriver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-install: $(STAMP_PY) $(STAMP_NODE)
+.PHONY: install browser demo test lint bench collect-bench check-bench clean
+
+install: $(STAMP_PY) $(STAMP_NODE) $(VENDORED)
 
 $(STAMP_PY): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,10 +37,19 @@ $(STAMP_NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(VENDORED) &: $(STAMP_NODE) devtools/vendor.js
+	node devtools/vendor.js
+
+browser: $(BROWSER)
+
+$(BROWSER):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver
+
 demo: install
 	$(PY) -m devtools.demo
 
-test: install $(STAMP_INFRA)
+test: install browser $(STAMP_INFRA)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m mypy

@@ -8,6 +8,8 @@ Functions host would call:
   `anonymous` needs no key, `function` takes the function or the master key, `admin` only the master key
   (`?code=` or `x-functions-key`); a missing or wrong key is a 401 with an empty body.
   `POST /admin/functions/<name>` (master key) runs a timer or queue function once, as the host does.
+  Client-sent `X-MS-CLIENT-PRINCIPAL*` headers are dropped, as App Service drops them; with `dev_sign_in` the
+  runner also stands in for App Service Authentication (devtools/dev_sign_in.py) and sets WEBSITE_AUTH_ENABLED.
 * Timer triggers: six-field NCRONTAB (`%SETTING%` resolved from the environment), UTC, `runOnStartup`.
 * Queue triggers: poll the queue of the binding's connection (Azurite) with host.json `extensions.queues`
   semantics: Base64 messages (unless `messageEncoding` is `none`), `batchSize` and `newBatchThreshold` (at most
@@ -48,6 +50,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import azure.functions as func
 
 from devtools import ncrontab
+from devtools.dev_sign_in import DevSignIn
+from shared.console.auth import PLATFORM_AUTH_SETTING
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KEYS_FILE = REPO_ROOT / ".local" / "keys.json"
@@ -472,6 +476,7 @@ class LocalRunner:
         run_timers_at_start: bool = False,
         enable_timers: bool = True,
         enable_queues: bool = True,
+        dev_sign_in: bool = False,
     ) -> None:
         if not function_key or not master_key:
             raise ValueError("function_key and master_key must be non-empty")
@@ -486,6 +491,8 @@ class LocalRunner:
         self.run_timers_at_start = run_timers_at_start
         self.enable_timers = enable_timers
         self.enable_queues = enable_queues
+        self.dev_sign_in = DevSignIn() if dev_sign_in else None
+        self._auth_setting_before: str | None = None
         self.queue_options = QueueOptions.from_host_json(self.host_json)
         http_ext = (self.host_json.get("extensions") or {}).get("http") or {}
         self.route_prefix = str(http_ext.get("routePrefix", "api"))
@@ -591,6 +598,10 @@ class LocalRunner:
         admin = re.fullmatch(r"/admin/functions/([^/]+)/?", path, re.IGNORECASE)
         if admin:
             return self._admin_invoke(handler, admin.group(1), presented)
+        if self.dev_sign_in is not None:
+            answered = self._dev_auth(handler, path, split.query)
+            if answered is not None:
+                return answered
 
         matched: list[tuple[HttpRoute, dict[str, str]]] = []
         for route in self.routes:
@@ -614,7 +625,11 @@ class LocalRunner:
         headers: dict[str, str] = {}
         for name, value in handler.headers.items():
             key = name.lower()
+            if key.startswith("x-ms-client-principal"):  # only the platform sets these
+                continue
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        if self.dev_sign_in is not None:
+            headers.update(self.dev_sign_in.principal_headers(handler.headers.get("Cookie")))
         host_header = handler.headers.get("Host") or f"{self.host}:{self.port}"
         request = func.HttpRequest(
             method=method,
@@ -630,6 +645,22 @@ class LocalRunner:
             log.error("function %s failed:\n%s", route.function.name, redact(traceback.format_exc()))
             return handler._send(500, b"")
         return self._send_result(handler, result)
+
+    def _dev_auth(self, handler: _Handler, path: str, query: str) -> int | None:
+        """The /.auth/* endpoints and the sign-in gate of the dev sign-in; None lets the request through."""
+        assert self.dev_sign_in is not None
+        method = handler.command.upper()
+        if path.lower().startswith("/.auth/"):
+            body = handler.read_body()
+            answer = self.dev_sign_in.handle(method, path, query, body, handler.headers)
+            if answer is None:
+                return handler._send(404, b"")
+            return handler._send(answer.status, answer.body, answer.headers)
+        gate = self.dev_sign_in.gate(method, path, handler.headers)
+        if gate is None:
+            return None
+        handler.read_body()
+        return handler._send(gate.status, gate.body, gate.headers)
 
     @staticmethod
     def _send_result(handler: _Handler, result: Any) -> int:
@@ -836,6 +867,9 @@ class LocalRunner:
             return self
         self._started = True
         self._stop.clear()
+        if self.dev_sign_in is not None:  # App Service sets it when its authentication is on
+            self._auth_setting_before = os.environ.get(PLATFORM_AUTH_SETTING)
+            os.environ[PLATFORM_AUTH_SETTING] = "True"
         handler = type("Handler", (_Handler,), {"runner": self})
         self._server = _Server((self.host, self.port), handler)
         self.port = int(self._server.server_address[1])
@@ -884,6 +918,11 @@ class LocalRunner:
             if self._loop_thread is not None:
                 self._loop_thread.join(2.0)
             self._loop = None
+        if self.dev_sign_in is not None and self._started:
+            if self._auth_setting_before is None:
+                os.environ.pop(PLATFORM_AUTH_SETTING, None)
+            else:
+                os.environ[PLATFORM_AUTH_SETTING] = self._auth_setting_before
         self._started = False
 
     def serve_forever(self) -> None:
@@ -953,6 +992,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-timers", action="store_true", help="do not schedule timer functions")
     parser.add_argument("--no-queues", action="store_true", help="do not poll queue-triggered functions")
     parser.add_argument("--log-level", default=os.environ.get("O365MON_LOG_LEVEL", "INFO"))
+    parser.add_argument(
+        "--dev-sign-in",
+        action="store_true",
+        help="emulate App Service Authentication: sign-in page at /.auth/login/dev",
+    )
     args = parser.parse_args(argv)
     # `o365mon` configures logging at WARNING before handing over; the runner wants its INFO lines.
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
@@ -977,7 +1021,10 @@ def main(argv: list[str] | None = None) -> int:
         run_timers_at_start=args.run_timers_at_start,
         enable_timers=not args.no_timers,
         enable_queues=not args.no_queues,
+        dev_sign_in=args.dev_sign_in,
     )
+    if args.dev_sign_in:
+        print(f"dev sign-in: http://{runner.host}:{runner.port}/.auth/login/dev", flush=True)
     runner.serve_forever()
     return 0
 
