@@ -42,16 +42,18 @@ def store(count: int) -> None:
         head = {"name": f"Customer {i:04d}", "domains": [f"customer{i}.example", f"customer{i}.onmicrosoft.com"],
                 "last_attempt": "2026-12-02T03:00:00+00:00", "last_run_status": "success", "last_error": "",
                 "consent_detail": "", "data_as_of": "2026-11-30"}  # fmt: skip
-        entity: dict[str, object] = {
-            "PartitionKey": summaries.PARTITION, "RowKey": tenant_id, summaries.HEAD: json.dumps(head),
-            "ConsentReports": "granted", "ConsentHealth": "granted",
-            "LastSuccessReports": "2026-12-02T03:00:05+00:00", "LastSuccessHealth": "2026-12-02T03:55:00+00:00",
-            summaries.LICENCES: json.dumps([{"sku": f"SKU{k}", "enabled": 25, "consumed": 19} for k in range(5)]),
-        }  # fmt: skip
+        checks = {}
         for check in CHECKS:
             status = rng.choice(STATUSES)
             first, _ = outputs(rng, check.check_id, status)
-            entity[summaries.prefix(check.check_id)] = json.dumps([status, first, "2026-12-02T03:00:05+00:00"])
+            checks[check.check_id] = [status, first[: summaries.MAX_BOARD_OUTPUT], "2026-12-02T03:00:05+00:00"]
+        board = {"head": head, "consent": {"reports": "granted", "health": "granted"},
+                 "last_success": {"reports": "2026-12-02T03:00:05+00:00", "health": "2026-12-02T03:55:00+00:00"},
+                 "checks": checks}  # fmt: skip
+        entity = {
+            "PartitionKey": summaries.PARTITION, "RowKey": tenant_id, summaries.BOARD: json.dumps(board),
+            summaries.LICENCES: json.dumps([{"sku": f"SKU{k}", "enabled": 25, "consumed": 19} for k in range(5)]),
+        }  # fmt: skip
         batch.append(("upsert", entity))
         if len(batch) == storage.BATCH:
             table.submit_transaction(batch)

@@ -68,15 +68,17 @@ def test_each_check_on_the_dashboard_is_what_a_poller_gets_and_the_failing_tenan
     rows = mine(dashboard.build(dashboard.Query.from_params({})))
     assert set(rows) == set(collected)
     for t in GOOD:
-        row = rows[t.tenant_id]
+        row, page = rows[t.tenant_id], dashboard.tenant_page(t.tenant_id)
+        assert page is not None
         assert row["name"] == t.display_name and t.domain in row["domains"]
         assert row["consent"] == "granted" and row["last_success"] and 0 <= row["age_s"] < 600
         for check in summary.CHECKS:
             if check.check_id == "data-freshness":
                 continue  # ages move between the collection and this answer
             poller, _ = answer(check.plugin, check.mode, {"tenant": t.domain, **check.options})
-            shown = row["checks"][check.check_id]
-            assert (shown["status"], shown["output"]) == (poller.status, poller.short.rstrip(" "))
+            shown, full = row["checks"][check.check_id], page["checks"][check.check_id]
+            assert (full["status"], full["output"]) == (poller.status, poller.short.rstrip(" "))
+            assert shown["status"] == poller.status and full["output"].startswith(shown["output"])
     wrong = rows[WRONG_SECRET.tenant_id]
     assert wrong["worst"] == "CRITICAL" and wrong["last_success"] == "" and wrong["age_s"] is None
     status = wrong["checks"]["collection-status"]
@@ -116,8 +118,9 @@ def test_freshness_ages_at_render_when_collections_stop(collected, storage_env) 
     now = dt.datetime.now(dt.UTC)
     row = mine(dashboard.build(dashboard.Query.from_params({"checks": "data-freshness"}), now=now))[t.tenant_id]
     stored = summaries.read(t.tenant_id)
-    assert stored is not None and summaries.head(stored)["data_as_of"]
-    as_of = dt.datetime.fromisoformat(summaries.head(stored)["data_as_of"]).replace(tzinfo=dt.UTC)
+    head = summaries.board(stored or {})["head"]
+    assert head["data_as_of"]
+    as_of = dt.datetime.fromisoformat(head["data_as_of"]).replace(tzinfo=dt.UTC)
     later = as_of + dt.timedelta(hours=121)  # past the default critical report age (120 h)
     aged = mine(dashboard.build(dashboard.Query.from_params({"checks": "data-freshness"}), now=later))[t.tenant_id]
     assert aged["checks"]["data-freshness"]["status"] == "CRITICAL"
@@ -142,8 +145,8 @@ def test_a_health_run_updates_only_the_checks_of_what_it_collected(collected, st
         assert at(after, untouched) == at(before, untouched)
     for recomputed in ("service-status", "collection-status", "data-freshness"):
         assert at(after, recomputed) > at(before, recomputed)
-    assert after["LastSuccessReports"] == before["LastSuccessReports"]
-    assert after["LastSuccessHealth"] > before["LastSuccessHealth"]
+    last_before, last_after = summaries.board(before)["last_success"], summaries.board(after)["last_success"]
+    assert last_after["reports"] == last_before["reports"] and last_after["health"] > last_before["health"]
 
 
 def test_tenant_page_has_every_check_with_its_long_output(collected, storage_env) -> None:

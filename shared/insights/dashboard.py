@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared.checks import clock
 from shared.checks.modes.health import DATA_FRESHNESS
@@ -70,8 +71,8 @@ def render_freshness(stored: str, output: str, data_as_of: str, now: dt.datetime
     return now_status, f"{now_status}: oldest report is now {age:.2f} h old (report date {data_as_of}) - {output}"
 
 
-def consent_of(entity: Mapping[str, object]) -> str:
-    found = [str(entity.get(k) or "") for k in ("ConsentReports", "ConsentHealth")]
+def consent_of(board: Mapping[str, Any]) -> str:
+    found = set((board.get("consent") or {}).values())  # per schedule: the worst wins
     return next((s for s in CONSENT_STATES if s in found), "unknown")
 
 
@@ -84,11 +85,15 @@ class Query:
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> Query:
+        """From `checks=a,b` (or `check-<id>=on` per check), `problems=1`, `sort=`, `order=desc`."""
         sort = params.get("sort", "name") or "name"
         if sort not in SORTS:
             raise UserInputError(f"sort must be one of {', '.join(SORTS)}")
+        text = params.get("checks", "")
+        if not text:  # the page's form: one checkbox per check
+            text = ",".join(c.check_id for c in CHECKS if params.get(f"check-{c.check_id}") in ("on", "1"))
         return cls(
-            checks=selected_checks(params.get("checks", "")),
+            checks=selected_checks(text),
             problems_only=params.get("problems", "") in ("1", "true", "yes", "on"),
             sort=sort,
             descending=params.get("order", "") == "desc",
@@ -96,22 +101,23 @@ class Query:
 
 
 def row(entity: Mapping[str, object], checks: list[str], now: dt.datetime) -> dict:
-    head = summaries.head(entity)
+    board = summaries.board(entity)
+    head, stored = board.get("head", {}), board.get("checks", {})
     results = {}
     for check_id in checks:
-        status, output, at = summaries.check(entity, check_id) or (NEVER, "", "")
+        status, output, at = stored.get(check_id) or (NEVER, "", "")
         if check_id == "data-freshness" and status != NEVER:
             status, output = render_freshness(status, output, str(head.get("data_as_of") or ""), now)
         results[check_id] = {"status": status, "output": output, "at": at}
     known = [r["status"] for r in results.values() if r["status"] != NEVER]
-    last = str(entity.get("LastSuccessReports") or "")
+    last = str(board.get("last_success", {}).get("reports") or "")
     age = _hours(last, now)
     domains = [str(d) for d in head.get("domains") or []]
     return {
         "tenant_id": str(entity["RowKey"]),
         "name": str(head.get("name") or "") or (domains[0] if domains else str(entity["RowKey"])),
         "domains": domains,
-        "consent": consent_of(entity),
+        "consent": consent_of(board),
         "consent_detail": str(head.get("consent_detail") or ""),
         "worst": State.worst(known) if known else "UNKNOWN",
         "checks": results,
@@ -135,8 +141,7 @@ def _sort_key(query: Query) -> object:
 def build(query: Query, now: dt.datetime | None = None) -> dict:
     """The dashboard: one row per tenant with a summary, sorted and filtered as asked."""
     now = now or clock.now()
-    select = [*summaries.ROW_PROPERTIES, *summaries.check_properties(query.checks)]
-    rows = [row(e, query.checks, now) for e in summaries.read_all(select)]
+    rows = [row(e, query.checks, now) for e in summaries.read_all(list(summaries.ROW_PROPERTIES))]
     total = len(rows)
     if query.problems_only:
         rows = [r for r in rows if r["worst"] != "OK"]
@@ -165,10 +170,13 @@ def tenant_page(tenant_id: str, now: dt.datetime | None = None) -> dict | None:
         return None
     ids = [c.check_id for c in CHECKS]
     head = row(entity, ids, now)
-    stored = summaries.details(tenant_id)
+    stored = summaries.details(tenant_id)  # the first lines uncut, and the long outputs
     for c in CHECKS:
         result = head["checks"][c.check_id]
+        detail = stored.get(c.check_id, {})
+        if detail.get("Output") and detail.get("At") == result["at"] and c.check_id != "data-freshness":
+            result["output"] = str(detail["Output"])
         result.update(title=c.title, plugin=c.plugin, mode=c.mode, options=c.options,
-                      long_output=str(stored.get(c.check_id, {}).get("Long") or ""))  # fmt: skip
+                      long_output=str(detail.get("Long") or ""))  # fmt: skip
     head["metrics"] = [{"id": k, "title": m.title, "unit": m.unit} for k, m in history.METRICS.items()]
     return head

@@ -19,8 +19,8 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run a cell st
 def rows() -> list[dict]:
     """Every tenant's SKUs, by tenant name, tenant id and SKU (a stable order for billing diffs)."""
     out = []
-    for e in summaries.read_all(["RowKey", summaries.HEAD, summaries.LICENCES]):
-        head = summaries.head(e)
+    for e in summaries.read_all(["RowKey", summaries.BOARD, summaries.LICENCES]):
+        head = summaries.board(e).get("head", {})
         domains = [str(d) for d in head.get("domains") or []]
         name = str(head.get("name") or "") or (domains[0] if domains else e["RowKey"])
         for sku in summaries.licences(e):

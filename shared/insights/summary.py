@@ -189,7 +189,6 @@ def _record(tenant: tenants.Tenant, run: runs.RunRecord) -> None:
     except tenants.TenantError:
         pass
     state, detail = consent(run)
-    schedule = run.schedule.capitalize()
     head = {
         "name": tenant.name,
         "domains": tenant.all_domains,
@@ -199,22 +198,23 @@ def _record(tenant: tenants.Tenant, run: runs.RunRecord) -> None:
         "consent_detail": detail,
         "data_as_of": data_as_of(pointers),
     }
-    fields: dict[str, object] = {f"Consent{schedule}": state}
-    if run.status in ("success", "partial"):
-        fields[f"LastSuccess{schedule}"] = run.ended
     subscriptions = pointers.get("subscriptions")
+    figures = None
     if "subscriptions" in collected and subscriptions is not None:
-        fields[summaries.LICENCES] = json.dumps(licence_figures(tenant.tenant_id, subscriptions))
-    summaries.save(tenant.tenant_id, outcomes, head_fields=head, **fields)
+        figures = json.dumps(licence_figures(tenant.tenant_id, subscriptions))
+    summaries.save(
+        tenant.tenant_id, outcomes, head=head, schedule=run.schedule, consent=state,
+        last_success=run.ended if run.status in ("success", "partial") else "", licences=figures,
+    )  # fmt: skip
 
 
 def record_failure(tenant_id: str, reason: str) -> None:
     """A collection that ended without a run record of its own (its message poisoned): the health checks again,
     which now show the reason. Never raises."""
     try:
-        head = summaries.head(summaries.read(tenant_id) or {})
+        head = summaries.board(summaries.read(tenant_id) or {}).get("head", {})
         head.update(last_attempt=storage.now_iso(), last_run_status="failed", last_error=reason[:500])
         health = [c for c in CHECKS if c.dataset == collection_status.DATASET]
-        summaries.save(tenant_id, run_checks(tenant_id, health), head_fields=head)
+        summaries.save(tenant_id, run_checks(tenant_id, health), head=head)
     except Exception:
         log.warning("tenant %s: summary not updated", tenant_id, exc_info=True)

@@ -2,13 +2,13 @@
 
 Layout, chosen so that the dashboard of 1,000 tenants is one query of ~1,000 small entities (a 1,000-entity
 partition query takes ~0.1 s on Azurite) and one tenant's page two reads:
-- `TenantSummaries`: PartitionKey "tenants", RowKey = tenant id. One JSON property per dashboard check
-  (`MailboxQuota`: [status, first line cut, computed at]), `Head` (name, domains, the last run, the timestamp
-  render-time freshness ages from), the consent state and last successful collection per schedule, and (read by
-  the licence report only, never selected by the dashboard) its licences with the previous month's figures. Few
-  properties on purpose: the Python client's parsing costs per property, and it is most of the dashboard's time.
-  Each collection merges only what it recomputed, so a health run and a report run of the same tenant never
-  undo each other's results.
+- `TenantSummaries`: PartitionKey "tenants", RowKey = tenant id. `Board`: one JSON property with all a dashboard
+  row shows (name, domains, the last run, consent and last successful collection per schedule, the timestamp
+  render-time freshness ages from, and per check [status, first line cut, computed at]); `LicenceFigures`: the
+  tenant's SKUs with the previous month's figures (read by the licence report only). One property on purpose:
+  the Python client's parsing costs per property, and it was most of the dashboard's time. A collection merges
+  what it recomputed into Board under the entity's ETag (read, merge, conditional write, again on a conflict),
+  so a health run and a report run of the same tenant never undo each other's results.
 - `TenantSummaryDetails`: PartitionKey = tenant id, RowKey = check id: one check's long output (its --verbose
   lines, cut to stay under Table Storage's 64 KiB string limit), for the tenant page.
 """
@@ -19,41 +19,34 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableEntity
 
 from shared.store import storage
 
 SUMMARIES = "TenantSummaries"
 DETAILS = "TenantSummaryDetails"
 PARTITION = "tenants"
-MAX_OUTPUT = 1000  # characters of a first line kept in the summary entity
 MAX_LONG = 30000  # characters of long output kept per check (Table strings stop at 32 K UTF-16 characters)
 
-HEAD = "Head"  # JSON: name, domains, last_attempt, last_run_status, last_error, consent_detail, data_as_of
-LICENCES = "LicenceFigures"  # JSON list of the tenant's SKUs (the licence report; not a check id's property)
-SCHEDULED = ("ConsentReports", "ConsentHealth", "LastSuccessReports", "LastSuccessHealth")
-ROW_PROPERTIES = ("RowKey", HEAD, *SCHEDULED)  # what a dashboard row needs besides its checks
+BOARD = "Board"
+LICENCES = "LicenceFigures"  # JSON list of the tenant's SKUs (the licence report)
+MAX_BOARD_OUTPUT = 300  # characters of a check's first line kept in Board (the details keep it whole)
+ROW_PROPERTIES = ("RowKey", BOARD)  # the dashboard's select
 
 
-def prefix(check_id: str) -> str:
-    """The property of a check: 'mailbox-quota' -> 'MailboxQuota'."""
-    return "".join(part.capitalize() for part in check_id.split("-"))
-
-
-def check_properties(check_ids: Iterable[str]) -> list[str]:
-    return [prefix(c) for c in check_ids]
-
-
-def head(entity: Mapping[str, object]) -> dict:
-    return dict(json.loads(str(entity.get(HEAD) or "{}")))
+def board(entity: Mapping[str, object]) -> dict:
+    """{"head": {...}, "consent": {schedule: state}, "last_success": {schedule: ISO}, "checks": {id: [...]}}."""
+    return dict(json.loads(str(entity.get(BOARD) or "{}")))
 
 
 def check(entity: Mapping[str, object], check_id: str) -> tuple[str, str, str] | None:
     """(status, first line, computed at) of a check, or None before its first result."""
-    stored = entity.get(prefix(check_id))
+    stored = board(entity).get("checks", {}).get(check_id)
     if not stored:
         return None
-    status, output, at = json.loads(str(stored))
+    status, output, at = stored
     return str(status), str(output), str(at)
 
 
@@ -78,31 +71,52 @@ def _cut(lines: list[str], limit: int) -> str:
 
 
 def save(
-    tenant_id: str, outcomes: Iterable[CheckOutcome], *, head_fields: Mapping[str, object], **fields: object
+    tenant_id: str,
+    outcomes: Iterable[CheckOutcome],
+    *,
+    head: Mapping[str, object] | None = None,
+    schedule: str = "",
+    consent: str = "",
+    last_success: str = "",
+    licences: str | None = None,
 ) -> None:
-    """Write Head, merge `fields` (SCHEDULED ones, LICENCES) and the recomputed checks into the tenant's summary,
-    and write the checks' long outputs."""
-    entity: dict[str, object] = {"PartitionKey": PARTITION, "RowKey": tenant_id, HEAD: json.dumps(dict(head_fields))}
-    entity.update(fields)
-    details = []
-    for o in outcomes:
-        entity[prefix(o.check_id)] = json.dumps([o.status, o.output[:MAX_OUTPUT], o.at])
-        details.append(
-            (
-                "upsert",
-                {
-                    "PartitionKey": tenant_id,
-                    "RowKey": o.check_id,
-                    "Status": o.status,
-                    "Output": o.output,
-                    "Long": _cut(o.long_output, MAX_LONG),
-                    "At": o.at,
-                },
-            )  # fmt: skip
-        )
+    """Merge a collection's results into the tenant's summary (see the module docstring) and write the
+    recomputed checks' long outputs."""
+    outcomes = list(outcomes)
+    details = [
+        ("upsert", {"PartitionKey": tenant_id, "RowKey": o.check_id, "Status": o.status, "Output": o.output,
+                    "Long": _cut(o.long_output, MAX_LONG), "At": o.at})
+        for o in outcomes
+    ]  # fmt: skip
     if details:  # one partition: one transaction
         storage.table(DETAILS).submit_transaction(details)
-    storage.table(SUMMARIES).upsert_entity(entity=entity)  # merge: checks not recomputed keep their result
+    table = storage.table(SUMMARIES)
+    for _ in range(8):
+        current = read(tenant_id)
+        merged = board(current or {})
+        if head is not None:
+            merged["head"] = dict(head)
+        if consent:
+            merged.setdefault("consent", {})[schedule] = consent
+        if last_success:
+            merged.setdefault("last_success", {})[schedule] = last_success
+        checks = merged.setdefault("checks", {})
+        for o in outcomes:
+            checks[o.check_id] = [o.status, o.output[:MAX_BOARD_OUTPUT], o.at]
+        entity: dict[str, object] = {"PartitionKey": PARTITION, "RowKey": tenant_id, BOARD: json.dumps(merged)}
+        if licences is not None:
+            entity[LICENCES] = licences
+        try:
+            if current is None:
+                table.create_entity(entity=entity)
+            else:
+                table.update_entity(
+                    entity=entity, etag=current.metadata["etag"], match_condition=MatchConditions.IfNotModified
+                )
+            return
+        except (ResourceExistsError, ResourceModifiedError):
+            continue  # another collection of this tenant wrote in between: merge into its result
+    raise RuntimeError(f"tenant {tenant_id}: its summary kept changing under 8 attempts to update it")
 
 
 def read_all(select: list[str] | None = None) -> list[dict]:
@@ -115,9 +129,9 @@ def read_all(select: list[str] | None = None) -> list[dict]:
     ]
 
 
-def read(tenant_id: str) -> dict | None:
+def read(tenant_id: str) -> TableEntity | None:
     try:
-        return dict(storage.table(SUMMARIES).get_entity(partition_key=PARTITION, row_key=tenant_id))
+        return storage.table(SUMMARIES).get_entity(partition_key=PARTITION, row_key=tenant_id)
     except ResourceNotFoundError:
         return None
 
