@@ -3,13 +3,24 @@ Authentication signs people in in front of the app; each route then asks `signed
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
+from collections.abc import Iterator, Mapping
+from urllib.parse import urlencode
 
 import azure.functions as func
 
+from functions.http_errors import _answering
+from shared import docs
 from shared.console import auth, pages
+from shared.console import review as review_view
 from shared.console.auth import Principal
+from shared.docs.base import DocumentationStore
+from shared.errors import UserInputError
+from shared.matching import actions, orgs, state
+from shared.matching import review as matching_review
+from shared.store.storage import check_key
 
 bp = func.Blueprint()
 ANONYMOUS = func.AuthLevel.ANONYMOUS
@@ -57,10 +68,7 @@ def signed_in(req: func.HttpRequest, role: str) -> Principal | func.HttpResponse
 
 
 def _form_value(req: func.HttpRequest, name: str) -> str:
-    try:
-        return str(req.form.get(name) or "")
-    except Exception:  # not a form body: no token there
-        return ""
+    return str(_form(req).get(name) or "")
 
 
 def html(body: str, status: int = 200) -> func.HttpResponse:
@@ -80,3 +88,141 @@ def console_static(req: func.HttpRequest) -> func.HttpResponse:
         return refusal(req, 404, "no such file", who)
     mimetype = _TYPES.get(wanted.suffix) or mimetypes.guess_type(wanted.name)[0] or "application/octet-stream"
     return func.HttpResponse(wanted.read_bytes(), mimetype=mimetype, headers={"Cache-Control": "private, max-age=300"})
+
+
+# -- review (issue 12, item 3): IT Glue's Matching screen over shared.matching --------------------------------
+console_route = _answering(lambda req, failure: refusal(req, failure.status, failure.message))
+
+
+@contextlib.contextmanager
+def _documentation() -> Iterator[DocumentationStore]:
+    store = docs.documentation_store()
+    try:
+        yield store
+    finally:
+        docs.close(store)
+
+
+def _status_param(req: func.HttpRequest) -> str:
+    status = req.params.get("status", orgs.UNMATCHED)
+    if status not in orgs.STATUSES and status != "":
+        raise UserInputError(f"status must be one of {', '.join(orgs.STATUSES)} (or empty for all)")
+    return status
+
+
+@bp.route(route="console/review", methods=["GET"], auth_level=ANONYMOUS)
+@console_route
+def console_review(req: func.HttpRequest) -> func.HttpResponse:
+    who = signed_in(req, auth.READER)
+    if isinstance(who, func.HttpResponse):
+        return who
+    status = _status_param(req)
+    with _documentation() as store:
+        tenants, users = review_view.items(status, store)
+    return html(
+        pages.render(
+            "review.html",
+            principal=who,
+            active="review",
+            status=status,
+            filters=review_view.FILTERS,
+            counts=review_view.counts(),
+            tenants=tenants,
+            users=users,
+            notice=req.params.get("notice", "")[:300],
+        )
+    )
+
+
+@bp.route(route="console/review/organizations", methods=["GET"], auth_level=ANONYMOUS)
+@console_route
+def console_review_organizations(req: func.HttpRequest) -> func.HttpResponse:
+    """The "Match to" results for a tenant (an HTML fragment htmx puts under the search box)."""
+    who = signed_in(req, auth.ADMIN)
+    if isinstance(who, func.HttpResponse):
+        return who
+    tenant_id = check_key(req.params.get("tenant", ""), "tenant")
+    query = req.params.get("q", "")[:100]
+    with _documentation() as store:
+        found = review_view.search_organizations(query, store)
+    return html(pages.render("_org_results.html", principal=who, tenant_id=tenant_id, query=query, found=found))
+
+
+@bp.route(route="console/review/tenants/{tenant}", methods=["GET"], auth_level=ANONYMOUS)
+@console_route
+def console_review_tenant(req: func.HttpRequest) -> func.HttpResponse:
+    who = signed_in(req, auth.READER)
+    if isinstance(who, func.HttpResponse):
+        return who
+    with _documentation() as store:
+        view = review_view.tenant(req.route_params["tenant"], store)
+    return html(pages.render("review_tenant.html", principal=who, active="review", **view))
+
+
+@bp.route(route="console/review/tenants/{tenant}/contacts/{contact}", methods=["GET"], auth_level=ANONYMOUS)
+@console_route
+def console_review_compare(req: func.HttpRequest) -> func.HttpResponse:
+    who = signed_in(req, auth.READER)
+    if isinstance(who, func.HttpResponse):
+        return who
+    tenant = check_key(req.route_params["tenant"], "tenant")
+    with _documentation() as store:
+        out = matching_review.compare(tenant, check_key(req.route_params["contact"], "contact id"), store=store)
+    differing = {d["field"] for d in out["differences"]}
+    return html(pages.render("review_compare.html", principal=who, active="review", differing=differing, **out))
+
+
+@bp.route(route="console/review/tenants/{tenant}/{action}", methods=["POST"], auth_level=ANONYMOUS)
+@console_route
+def console_review_action(req: func.HttpRequest) -> func.HttpResponse:
+    """One of shared.matching.actions.ACTIONS (accept, match, ignore, unignore, create-organization, sync), with
+    its parameter from the form; htmx gets the tenant's row back, a plain form a redirect to the page it came from."""
+    who = signed_in(req, auth.ADMIN)
+    if isinstance(who, func.HttpResponse):
+        return who
+    tenant = check_key(req.route_params["tenant"], "tenant")
+    action = actions.find(req.route_params["action"])
+    form = {k: str(v) for k, v in _form(req).items()}
+    value = action.parameter.from_query(form, action.name) if action.parameter else None
+    result = action.run(tenant, value)
+    notice = action.summary(result)
+    if not req.headers.get("hx-request"):
+        return _back(req, notice)
+    if action.name == "sync":
+        return html(pages.render("_notice.html", principal=who, notice=notice))
+    match = state.get_match(matching_review.tenant_id_of(tenant))
+    with _documentation() as store:
+        names = {o.id: o.name for o in store.organizations()} if match and match.org_id else {}
+    row = {"kind": "organization", **(match.to_json() if match else {}), "organization_name": ""}
+    row["organization_name"] = names.get(row.get("org_id", ""), "")
+    return html(pages.render("_review_row.html", principal=who, item=row, row_notice=notice))
+
+
+@bp.route(route="console/review/sync", methods=["POST"], auth_level=ANONYMOUS)
+@console_route
+def console_review_sync_all(req: func.HttpRequest) -> func.HttpResponse:
+    """Manual sync of every enabled tenant."""
+    who = signed_in(req, auth.ADMIN)
+    if isinstance(who, func.HttpResponse):
+        return who
+    result = matching_review.manual_sync("")
+    notice = f"sync enqueued for {len(result['enqueued'])} tenants; the logs show each run"
+    if not req.headers.get("hx-request"):
+        return _back(req, notice)
+    return html(pages.render("_notice.html", principal=who, notice=notice))
+
+
+def _form(req: func.HttpRequest) -> Mapping[str, str]:
+    try:
+        return req.form
+    except Exception:  # no form body (htmx sends hx-vals as a form; a bare POST has none)
+        return {}
+
+
+def _back(req: func.HttpRequest, notice: str) -> func.HttpResponse:
+    """303 to the console page the form was on (only a console path: no open redirect), with the notice."""
+    target = str(_form(req).get("back") or "")
+    if not target.startswith(f"{pages.BASE}/") or "//" in target or "\\" in target:
+        target = f"{pages.BASE}/review"
+    joiner = "&" if "?" in target else "?"
+    return func.HttpResponse(status_code=303, headers={"Location": f"{target}{joiner}{urlencode({'notice': notice})}"})
