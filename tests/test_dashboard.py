@@ -161,3 +161,46 @@ def test_tenant_page_has_every_check_with_its_long_output(collected, storage_env
     assert quota["long_output"].splitlines() == poller.long_lines and len(poller.long_lines) > 10
     assert {m["id"] for m in page["metrics"]} >= {"active-users", "licences", "mailbox-storage"}
     assert dashboard.tenant_page("00000000-0000-4000-8000-000000000000") is None
+
+
+def _call(fn, url: str, route_params: dict | None = None, params: dict | None = None, role: str = "reader"):
+    import azure.functions as func
+
+    from devtools.dev_sign_in import principal_header
+
+    headers = {"x-ms-client-principal": principal_header("Rita Reader", role)} if role else {}
+    req = func.HttpRequest("GET", url, headers=headers, params=params or {}, route_params=route_params or {}, body=b"")
+    return fn(req)
+
+
+def test_json_routes_answer_readers_and_say_why_otherwise(collected, storage_env, monkeypatch) -> None:
+    import json
+
+    from functions import insights
+
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
+    board = _call(insights.console_data_dashboard, "/api/console/data/dashboard", params={"problems": "1"})
+    assert board.status_code == 200
+    assert WRONG_SECRET.tenant_id in {r["tenant_id"] for r in json.loads(board.get_body())["rows"]}
+    assert _call(insights.console_data_dashboard, "/api/console/data/dashboard", role="").status_code == 401
+    bad = _call(insights.console_data_dashboard, "/api/console/data/dashboard", params={"checks": "nope"})
+    assert bad.status_code == 400 and "unknown check" in json.loads(bad.get_body())["error"]
+    t = GOOD[0]
+    page = _call(insights.console_tenant, f"/api/console/tenants/{t.tenant_id}", {"tenant": t.tenant_id})
+    assert page.status_code == 200 and t.display_name in page.get_body().decode()
+    unknown = "00000000-0000-4000-8000-000000000000"
+    missing = _call(insights.console_data_tenant, f"/api/console/data/tenants/{unknown}", {"tenant": unknown})
+    assert missing.status_code == 404 and "no summary" in json.loads(missing.get_body())["error"]
+    hostile = _call(insights.console_data_tenant, "/api/console/data/tenants/a%2Fb", {"tenant": "a/b"})
+    assert hostile.status_code == 400
+    route = {"tenant": t.tenant_id, "metric": "active-users"}
+    series = _call(insights.console_data_history, "/api/console/data/history/x/active-users", route)
+    assert series.status_code == 200 and json.loads(series.get_body())["series"][0]["label"] == "Exchange"
+    route["metric"] = "nope"
+    assert _call(insights.console_data_history, "/api/console/data/history/x/nope", route).status_code == 404
+    listing = _call(insights.console_data_licences, "/api/console/data/licences", params={"format": "csv"})
+    assert listing.status_code == 200 and listing.mimetype == "text/csv"
+    assert "attachment" in listing.headers["Content-Disposition"]
+    assert (
+        _call(insights.console_data_licences, "/api/console/data/licences", params={"format": "x"}).status_code == 400
+    )
