@@ -12,25 +12,13 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import time
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser.conftest import WAIT_S, wait_for
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-
-
-def screenshot(browser, name: str, width: int = 1280) -> None:
-    if not os.environ.get("O365MON_SCREENSHOTS"):
-        return
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(width, min(max(height + 40, 500), 2400))
-    browser.save_screenshot(str(DOCS / f"{name}.png"))
-    browser.set_window_size(1280, 900)
+from tests.browser.conftest import WAIT_S, screenshot, wait_for
 
 
 @pytest.fixture(scope="module")
