@@ -187,8 +187,14 @@ def main(argv: list[str] | None = None) -> int:
 
             import function_app
 
+            # dev_sign_in: the console behind the runner's stand-in for App Service Authentication.
             runner = LocalRunner(
-                function_app.app, ROOT / "host.json", port=PORT, function_key=function_key, master_key=master_key
+                function_app.app,
+                ROOT / "host.json",
+                port=PORT,
+                function_key=function_key,
+                master_key=master_key,
+                dev_sign_in=True,
             )
             runner.start()
             say(f"\nFunction app served on http://127.0.0.1:{PORT}/api/ (keys in {keys_file.relative_to(ROOT)})\n")
@@ -270,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
             say(
                 f'  curl -H "x-functions-key: $({read_key})" '
                 f"'http://127.0.0.1:{PORT}/api/checks/exchange/email-activity?tenant={first}'"
+            )
+            say(f"Console: http://127.0.0.1:{PORT}/api/console/review (review; dashboard at /api/console/)")
+            say(
+                f"  dev sign-in (pick a name and reader or admin): http://127.0.0.1:{PORT}/.auth/login/dev"
+                "?post_login_redirect_uri=/api/console/review"
             )
             say("Ctrl-C to stop.")
             if os.environ.get("O365MON_DEMO_EXIT"):  # used by tests: do not wait

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import mimetypes
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from urllib.parse import urlencode
 
 import azure.functions as func
@@ -77,11 +77,28 @@ def html(body: str, status: int = 200) -> func.HttpResponse:
     )
 
 
+console_route = _answering(lambda req, failure: refusal(req, failure.status, failure.message))
+PageHandler = Callable[[func.HttpRequest, Principal], func.HttpResponse]
+
+
+def console_page(role: str) -> Callable[[PageHandler], Callable[[func.HttpRequest], func.HttpResponse]]:
+    """A console route for `role`: `signed_in` first, then the page with the person; any failure becomes an answer
+    with its reason. The route keeps the host's one-argument signature (the worker reads it for the bindings)."""
+
+    def decorate(page: PageHandler) -> Callable[[func.HttpRequest], func.HttpResponse]:
+        def route(req: func.HttpRequest) -> func.HttpResponse:
+            who = signed_in(req, role)
+            return who if isinstance(who, func.HttpResponse) else page(req, who)
+
+        route.__name__, route.__qualname__, route.__doc__ = page.__name__, page.__qualname__, page.__doc__
+        return console_route(route)
+
+    return decorate
+
+
 @bp.route(route="console/static/{*path}", methods=["GET"], auth_level=ANONYMOUS)
-def console_static(req: func.HttpRequest) -> func.HttpResponse:
-    who = signed_in(req, auth.READER)
-    if isinstance(who, func.HttpResponse):
-        return who
+@console_page(auth.READER)
+def console_static(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     root = pages.STATIC.resolve()
     wanted = (root / req.route_params.get("path", "")).resolve()
     if not wanted.is_relative_to(root) or not wanted.is_file():
@@ -91,7 +108,6 @@ def console_static(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # -- review (issue 12, item 3): IT Glue's Matching screen over shared.matching --------------------------------
-console_route = _answering(lambda req, failure: refusal(req, failure.status, failure.message))
 
 
 @contextlib.contextmanager
@@ -111,11 +127,8 @@ def _status_param(req: func.HttpRequest) -> str:
 
 
 @bp.route(route="console/review", methods=["GET"], auth_level=ANONYMOUS)
-@console_route
-def console_review(req: func.HttpRequest) -> func.HttpResponse:
-    who = signed_in(req, auth.READER)
-    if isinstance(who, func.HttpResponse):
-        return who
+@console_page(auth.READER)
+def console_review(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     status = _status_param(req)
     with _documentation() as store:
         tenants, users = review_view.items(status, store)
@@ -135,12 +148,9 @@ def console_review(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="console/review/organizations", methods=["GET"], auth_level=ANONYMOUS)
-@console_route
-def console_review_organizations(req: func.HttpRequest) -> func.HttpResponse:
+@console_page(auth.ADMIN)
+def console_review_organizations(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     """The "Match to" results for a tenant (an HTML fragment htmx puts under the search box)."""
-    who = signed_in(req, auth.ADMIN)
-    if isinstance(who, func.HttpResponse):
-        return who
     tenant_id = check_key(req.params.get("tenant", ""), "tenant")
     query = req.params.get("q", "")[:100]
     with _documentation() as store:
@@ -149,22 +159,16 @@ def console_review_organizations(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="console/review/tenants/{tenant}", methods=["GET"], auth_level=ANONYMOUS)
-@console_route
-def console_review_tenant(req: func.HttpRequest) -> func.HttpResponse:
-    who = signed_in(req, auth.READER)
-    if isinstance(who, func.HttpResponse):
-        return who
+@console_page(auth.READER)
+def console_review_tenant(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     with _documentation() as store:
         view = review_view.tenant(req.route_params["tenant"], store)
     return html(pages.render("review_tenant.html", principal=who, active="review", **view))
 
 
 @bp.route(route="console/review/tenants/{tenant}/contacts/{contact}", methods=["GET"], auth_level=ANONYMOUS)
-@console_route
-def console_review_compare(req: func.HttpRequest) -> func.HttpResponse:
-    who = signed_in(req, auth.READER)
-    if isinstance(who, func.HttpResponse):
-        return who
+@console_page(auth.READER)
+def console_review_compare(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     tenant = check_key(req.route_params["tenant"], "tenant")
     with _documentation() as store:
         out = matching_review.compare(tenant, check_key(req.route_params["contact"], "contact id"), store=store)
@@ -173,13 +177,10 @@ def console_review_compare(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="console/review/tenants/{tenant}/{action}", methods=["POST"], auth_level=ANONYMOUS)
-@console_route
-def console_review_action(req: func.HttpRequest) -> func.HttpResponse:
+@console_page(auth.ADMIN)
+def console_review_action(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     """One of shared.matching.actions.ACTIONS (accept, match, ignore, unignore, create-organization, sync), with
     its parameter from the form; htmx gets the tenant's row back, a plain form a redirect to the page it came from."""
-    who = signed_in(req, auth.ADMIN)
-    if isinstance(who, func.HttpResponse):
-        return who
     tenant = check_key(req.route_params["tenant"], "tenant")
     action = actions.find(req.route_params["action"])
     form = {k: str(v) for k, v in _form(req).items()}
@@ -199,12 +200,9 @@ def console_review_action(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="console/review/sync", methods=["POST"], auth_level=ANONYMOUS)
-@console_route
-def console_review_sync_all(req: func.HttpRequest) -> func.HttpResponse:
+@console_page(auth.ADMIN)
+def console_review_sync_all(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     """Manual sync of every enabled tenant."""
-    who = signed_in(req, auth.ADMIN)
-    if isinstance(who, func.HttpResponse):
-        return who
     result = matching_review.manual_sync("")
     notice = f"sync enqueued for {len(result['enqueued'])} tenants; the logs show each run"
     if not req.headers.get("hx-request"):

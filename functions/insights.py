@@ -5,37 +5,15 @@ otherwise)."""
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 
 import azure.functions as func
 
-from functions.console import ANONYMOUS, html, refusal, signed_in
+from functions.console import ANONYMOUS, console_page, html, refusal
 from shared.console.auth import READER, Principal
-from shared.errors import classify, log_failure
 from shared.store.storage import check_key
 
 bp = func.Blueprint()
-Handler = Callable[[func.HttpRequest, Principal], func.HttpResponse]
-
-
-def reader_route(fn: Handler) -> Callable[[func.HttpRequest], func.HttpResponse]:
-    """Signed in as a reader, or the refusal; any exception becomes an answer with its reason."""
-
-    @functools.wraps(fn)
-    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-        who = signed_in(req, READER)
-        if isinstance(who, func.HttpResponse):
-            return who
-        try:
-            return fn(req, who)
-        except Exception as exc:  # every failure becomes an answer
-            failure = classify(exc)
-            log_failure(f"{req.method} {fn.__name__}", exc, failure)
-            return refusal(req, failure.status, failure.message, who)
-
-    return wrapper
 
 
 def _json(data: object, status: int = 200) -> func.HttpResponse:
@@ -68,7 +46,7 @@ def _no_tenant(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
 
 
 @bp.route(route="console", methods=["GET"], auth_level=ANONYMOUS)
-@reader_route
+@console_page(READER)
 def console_dashboard(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     from shared.insights import pages
 
@@ -76,13 +54,13 @@ def console_dashboard(req: func.HttpRequest, who: Principal) -> func.HttpRespons
 
 
 @bp.route(route="console/data/dashboard", methods=["GET"], auth_level=ANONYMOUS)
-@reader_route
+@console_page(READER)
 def console_data_dashboard(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     return _json(_board(req))
 
 
 @bp.route(route="console/tenants/{tenant}", methods=["GET"], auth_level=ANONYMOUS)
-@reader_route
+@console_page(READER)
 def console_tenant(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     from shared.insights import pages
 
@@ -91,14 +69,14 @@ def console_tenant(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
 
 
 @bp.route(route="console/data/tenants/{tenant}", methods=["GET"], auth_level=ANONYMOUS)
-@reader_route
+@console_page(READER)
 def console_data_tenant(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     tenant = _tenant(req)
     return _no_tenant(req, who) if tenant is None else _json(tenant)
 
 
 @bp.route(route="console/data/history/{tenant}/{metric}", methods=["GET"], auth_level=ANONYMOUS)
-@reader_route
+@console_page(READER)
 def console_data_history(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     from shared.store import history
 
@@ -110,7 +88,7 @@ def console_data_history(req: func.HttpRequest, who: Principal) -> func.HttpResp
 
 
 @bp.route(route="console/licences", methods=["GET"], auth_level=ANONYMOUS)
-@reader_route
+@console_page(READER)
 def console_licences(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     from shared.insights import licences, pages
 
@@ -118,7 +96,7 @@ def console_licences(req: func.HttpRequest, who: Principal) -> func.HttpResponse
 
 
 @bp.route(route="console/data/licences", methods=["GET"], auth_level=ANONYMOUS)
-@reader_route
+@console_page(READER)
 def console_data_licences(req: func.HttpRequest, who: Principal) -> func.HttpResponse:
     """The licence report as JSON rows, or `?format=csv` as a CSV download."""
     from shared.insights import licences

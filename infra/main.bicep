@@ -137,6 +137,9 @@ param itglueApiUrl string = 'https://api.itglue.com'
 @description('Name of the Key Vault secret holding the IT Glue API key, uploaded by the operator (az keyvault secret set --name itglue-api-key); empty: no IT Glue key (docsBackend tables).')
 param itglueApiKeySecretName string = ''
 
+@description('Application (client) id of the console\'s app registration, with the app roles of infra/console-app-roles.json (docs/deployment.md, "The console"); empty: no sign-in, the console answers 401.')
+param consoleClientId string = ''
+
 @allowed(['upn', 'mail'])
 @description('Primary e-mail of the contacts written to IT Glue (ITGLUE_PRIMARY_EMAIL): the user name, as IT Glue\'s own integration, or the mail address.')
 param itgluePrimaryEmail string = 'upn'
@@ -293,6 +296,7 @@ module api 'app/api.bicep' = {
     itglueTerminatedContactTypeId: itglueTerminatedContactTypeId
     graphEndpoint: graphEndpoint
     loginEndpoint: loginEndpoint
+    consoleClientId: consoleClientId
   }
   dependsOn: [
     rbac

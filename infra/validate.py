@@ -156,6 +156,44 @@ def app_settings(parsed: dict[str, dict]) -> dict[str, object]:
     return settings
 
 
+def auth_settings(parsed: dict[str, dict]) -> dict:
+    """The properties of the function app's App Service Authentication (Microsoft.Web/sites/config 'authsettingsV2')."""
+    for _rel, _sym, rtype, config, _raw in resources(parsed):
+        if rtype.lower() == "microsoft.web/sites/config" and _get(config, "name") == "authsettingsV2":
+            props = _get(config, "properties")
+            return props if isinstance(props, dict) else {}
+    return {}
+
+
+def _auth_problems(auth: dict, settings: dict[str, object]) -> list[str]:
+    """People sign in (Entra ID) before any page but the key-protected paths; no client secret; HTTPS only."""
+    problems = []
+
+    def expect(cond: bool, message: str) -> None:
+        if not cond:
+            problems.append(f"authsettingsV2: {message}")
+
+    expect(bool(auth), "App Service Authentication (authsettingsV2) must be declared")
+    if not auth:
+        return problems
+    expect(_get(auth, "platform", "enabled") is True, "platform.enabled must be true")
+    expect(_get(auth, "globalValidation", "requireAuthentication") is True, "requireAuthentication must be true")
+    expect(
+        _get(auth, "globalValidation", "unauthenticatedClientAction") == "RedirectToLoginPage",
+        "unauthenticatedClientAction must be RedirectToLoginPage",
+    )
+    expect(_get(auth, "httpSettings", "requireHttps") is True, "httpSettings.requireHttps must be true")
+    aad = _get(auth, "identityProviders", "azureActiveDirectory")
+    expect(_get(aad, "enabled") is True, "the Entra ID provider must be enabled")
+    secret_setting = _get(aad, "registration", "clientSecretSettingName")
+    expect(
+        secret_setting == "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID" and bool(settings.get(str(secret_setting))),
+        "the provider must prove itself with the managed identity (OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID), no secret",
+    )
+    expect(_get(auth, "login", "nonce", "validateNonce") is True, "login.nonce.validateNonce must be true")
+    return problems
+
+
 def _role_guids(doc: dict, res: dict, config: dict) -> list[str]:
     """GUIDs of a role assignment's roleDefinitionId (through variables and a `for role in <array var>` loop)."""
     rid = _get(config, "properties", "roleDefinitionId")
@@ -253,6 +291,10 @@ def property_problems(parsed: dict[str, dict], raw_text: str) -> list[str]:
             str(settings.get("O365_CLIENT_SECRET", "")).startswith("@Microsoft.KeyVault("),
             "O365_CLIENT_SECRET must be a Key Vault reference",
         )
+        expect(
+            str(settings.get("CONSOLE_CSRF_KEY", "")).startswith("@Microsoft.KeyVault("),
+            "CONSOLE_CSRF_KEY must be a Key Vault reference",
+        )
         flex_forbidden = ("FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_CONTENTSHARE")
         for forbidden in flex_forbidden:
             expect(forbidden not in settings, f"{forbidden} must not be set on Flex Consumption")
@@ -275,6 +317,7 @@ def property_problems(parsed: dict[str, dict], raw_text: str) -> list[str]:
                 granted.update(_role_guids(doc, res, config))
     for role, guid in ROLES.items():
         expect(guid in granted, f"the app identity lacks {role} ({guid})")
+    problems += _auth_problems(auth_settings(parsed), settings)
     return problems
 
 
@@ -293,6 +336,7 @@ def validate(root: Path, checkov: bool = True) -> dict:
     try:
         report["property_problems"] = property_problems(parsed, raw_text)
         report["app_settings"] = sorted(app_settings(parsed))
+        report["auth_settings"] = auth_settings(parsed)
     except ValueError as exc:
         report["property_problems"], report["app_settings"] = [str(exc)], []
     report["tables"] = table_names(parsed)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from shared.collect import fanout
+from shared.console.auth import KEY_PROTECTED_PATHS, ROLES  # also adds the console's settings to SETTINGS
 from shared.settings import SETTINGS
 from shared.store import runs, snapshots, tenants
 
@@ -34,6 +35,8 @@ CODE_ONLY_SETTINGS = {
     # A PEM *file path*: Flex Consumption cannot load a certificate from Key Vault to a file, so in Azure the app
     # uses the client secret from Key Vault (docs/deployment.md, "Certificate or secret").
     "O365_CLIENT_CERTIFICATE_PATH": "not settable on Flex (file path); Azure uses the Key Vault secret",
+    # App Service itself sets it when authentication (infra/app/api.bicep authsettingsV2) is on; the app only reads it.
+    "WEBSITE_AUTH_ENABLED": "set by the platform with App Service Authentication",
 }
 
 # Settings the Bicep sets that the code does not read: the Functions host and platform read them.
@@ -43,6 +46,8 @@ PLATFORM_SETTINGS = {
     # Telemetry to Application Insights with Entra auth (local auth is disabled on the component).
     "APPLICATIONINSIGHTS_CONNECTION_STRING": "Functions host: Application Insights endpoint",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Functions host: Entra (managed identity) telemetry auth",
+    # App Service Authentication's client assertion: the user-assigned identity instead of a client secret.
+    "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID": "App Service Authentication: managed identity as federated credential",
     # Not set at all: FUNCTIONS_EXTENSION_VERSION and FUNCTIONS_WORKER_RUNTIME are rejected on Flex Consumption,
     # whose runtime is declared in functionAppConfig.runtime (python 3.11).
 }
@@ -135,6 +140,29 @@ def test_settings_contract_code_and_bicep_agree(report):
     assert not stale, f"allow-list entries that no longer apply: {sorted(stale)}"
 
 
+def test_easy_auth_signs_people_in_and_lets_machines_through_with_keys(report):
+    """People sign in with Entra ID before any console page; the pollers' and scripts' key-protected paths (the
+    same list the local runner's dev sign-in honours) and the health probe are excluded; no client secret."""
+    auth = report["auth_settings"]
+    validation = auth["globalValidation"]
+    assert validation["requireAuthentication"] is True
+    assert validation["unauthenticatedClientAction"] == "RedirectToLoginPage"
+    assert validation["excludedPaths"] == list(KEY_PROTECTED_PATHS)
+    assert not any(path.startswith("/api/console") for path in validation["excludedPaths"])
+    aad = auth["identityProviders"]["azureActiveDirectory"]
+    assert aad["registration"]["clientSecretSettingName"] == "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"
+    assert aad["registration"]["clientId"] == "consoleClientId"
+    assert auth["httpSettings"]["requireHttps"] is True
+    assert auth["login"]["tokenStore"]["enabled"] is False  # nothing calls an API on the person's behalf
+
+
+def test_console_app_roles_manifest_declares_reader_and_admin():
+    roles = json.loads((INFRA / "console-app-roles.json").read_text(encoding="utf-8"))
+    assert sorted(r["value"] for r in roles) == sorted(ROLES)
+    assert len({r["id"] for r in roles}) == len(roles) and all(re.fullmatch(r"[0-9a-f-]{36}", r["id"]) for r in roles)
+    assert all(r["allowedMemberTypes"] == ["User"] and r["isEnabled"] for r in roles)
+
+
 def test_bicep_declares_the_tables_the_code_uses(report):
     used = {tenants.TABLE, snapshots.POINTERS, snapshots.ROWS, runs.RUNS, runs.STATUS, fanout.LEASES}
     assert used <= set(report["tables"]), sorted(used - set(report["tables"]))
@@ -172,6 +200,18 @@ def test_azd_files_point_at_the_bicep():
             "AzureWebJobsStorage__credential: 'managedidentity'",
             "AzureWebJobsStorage__credential: 'connectionstring'",
             "AzureWebJobsStorage__credential",
+        ),
+        (
+            "app/api.bicep",
+            "unauthenticatedClientAction: 'RedirectToLoginPage'",
+            "unauthenticatedClientAction: 'AllowAnonymous'",
+            "unauthenticatedClientAction",
+        ),
+        (
+            "app/api.bicep",
+            "clientSecretSettingName: 'OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID'",
+            "clientSecretSettingName: 'CONSOLE_CLIENT_SECRET'",
+            "no secret",
         ),
         (
             "app/api.bicep",

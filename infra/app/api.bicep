@@ -50,6 +50,12 @@ param itglueTerminatedContactTypeId string
 param graphEndpoint string
 param loginEndpoint string
 
+@description('Application (client) id of the console\'s app registration (people sign in with it; app roles reader and admin: infra/console-app-roles.json); empty: App Service Authentication stays off and every console page answers 401.')
+param consoleClientId string = ''
+
+@description('Name of the Key Vault secret holding the console\'s CSRF key, set once by the operator (docs/deployment.md).')
+param consoleCsrfSecretName string = 'console-csrf-key'
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -186,6 +192,87 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     ITGLUE_API_KEY: empty(itglueApiKeySecretName) ? '' : '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${itglueApiKeySecretName})'
     ITGLUE_PRIMARY_EMAIL: itgluePrimaryEmail
     ITGLUE_TERMINATED_CONTACT_TYPE_ID: itglueTerminatedContactTypeId
+    CONSOLE_CSRF_KEY: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${consoleCsrfSecretName})'
+    // App Service Authentication proves the app to Entra ID with the user-assigned identity (a federated credential
+    // on the console's app registration) instead of a client secret: nothing to store or rotate.
+    OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID: identityClientId
+  }
+}
+
+// App Service Authentication (Easy Auth) with Entra ID: people sign in before any console page; the platform then
+// sets X-MS-CLIENT-PRINCIPAL (with the app roles) and WEBSITE_AUTH_ENABLED=True, and drops a client-sent principal.
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(consoleClientId)) {
+  // checkov treats every Microsoft.Web/sites/config as the web config; this one is 'authsettingsV2':
+  // checkov:skip=CKV_AZURE_13:This resource is the App Service Authentication itself (authsettingsV2, asserted by infra/validate.py); checkov looks for the web config's siteAuthEnabled.
+  // checkov:skip=CKV_AZURE_63:Not the web config (authsettingsV2); IIS HTTP logging does not exist on Linux Flex Consumption, logs go to Application Insights.
+  // checkov:skip=CKV_AZURE_65:Not the web config (authsettingsV2); IIS detailed error pages do not exist on Linux Flex Consumption.
+  // checkov:skip=CKV_AZURE_66:Not the web config (authsettingsV2); IIS failed request tracing does not exist on Linux Flex Consumption.
+  // checkov:skip=CKV_AZURE_80:Not the web config (authsettingsV2); a Python app, no .NET Framework.
+  // checkov:skip=CKV_AZURE_88:Not the web config (authsettingsV2); Flex Consumption deploys from a blob container and has no Azure Files content share.
+  // checkov:skip=CKV_AZURE_222:Not the web config (authsettingsV2); public access is decided on the site (skipped there with its reason).
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+      runtimeVersion: '~1'
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
+      // Paths people never sign in for: machines call them with function keys (pollers: /api/checks, scripts:
+      // the admin JSON routes) or without (the health probe). shared/console/auth.py KEY_PROTECTED_PATHS holds the
+      // same list, which the local runner's dev sign-in honours; tests/test_infra.py compares the two.
+      excludedPaths: [
+        '/api/health'
+        '/api/checks/*'
+        '/api/review/*'
+        '/api/sync/*'
+        '/api/docs/*'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+      forwardProxy: {
+        convention: 'NoProxy'
+      }
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          openIdIssuer: '${loginEndpoint}/${tenant().tenantId}/v2.0'
+          clientId: consoleClientId
+          clientSecretSettingName: 'OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID'
+        }
+        validation: {
+          allowedAudiences: [
+            consoleClientId
+            'api://${consoleClientId}'
+          ]
+        }
+        login: {
+          disableWWWAuthenticate: false
+        }
+      }
+    }
+    login: {
+      // The console reads the person from the principal header only and calls no API on their behalf: no token
+      // store (no tokens kept in the app's storage).
+      tokenStore: {
+        enabled: false
+      }
+      preserveUrlFragmentsForLogins: false
+      cookieExpiration: {
+        convention: 'FixedTime'
+        timeToExpiration: '08:00:00'
+      }
+      nonce: {
+        validateNonce: true
+        nonceExpirationInterval: '00:05:00'
+      }
+    }
   }
 }
 

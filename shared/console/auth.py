@@ -122,7 +122,8 @@ def principal_from_headers(headers: Mapping[str, str]) -> Principal | None:
 def _csrf_key() -> bytes:
     global _process_key
     configured = settings.get(CSRF_KEY_SETTING)
-    if configured:
+    # An unresolved Key Vault reference (the secret not set yet) arrives as its own text, which is no secret.
+    if configured and not configured.startswith("@Microsoft.KeyVault("):
         return configured.encode("utf-8")
     if _process_key is None:
         _process_key = secrets.token_bytes(32)

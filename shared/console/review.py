@@ -62,7 +62,8 @@ def search_organizations(query: str, store: DocumentationStore, limit: int = SEA
         return [_org_json(o, None) for o in chosen]
     names = {o.id: organization_name(o.name) for o in organizations}
     by_id = {o.id: o for o in organizations}
-    contains = [o for o in organizations if wanted in names[o.id]]
+    words = wanted.split()  # "wood bank" finds "Woodgrove Bank": every word typed appears in the name
+    contains = [o for o in organizations if all(w in names[o.id] for w in words)]
     scored = process.extract(wanted, names, scorer=fuzz.WRatio, limit=limit, score_cutoff=SEARCH_MIN_SCORE)
     seen: set[str] = set()
     out = []
