@@ -204,3 +204,17 @@ def test_json_routes_answer_readers_and_say_why_otherwise(collected, storage_env
     assert (
         _call(insights.console_data_licences, "/api/console/data/licences", params={"format": "x"}).status_code == 400
     )
+
+
+def test_a_poisoned_collection_message_shows_on_the_dashboard_with_its_reason(collected, storage_env) -> None:
+    from shared.collect import fanout
+
+    t = NO_HEALTH_PERMISSION
+    fanout.record_poison(t.tenant_id, "reports", "Graph unreachable: connection refused", 5)
+    row = mine(dashboard.build(dashboard.Query.from_params({"checks": "collection-status"})))[t.tenant_id]
+    assert row["checks"]["collection-status"]["status"] == "CRITICAL"
+    page = dashboard.tenant_page(t.tenant_id)
+    assert page is not None and "moved to collect-poison" in page["checks"]["collection-status"]["output"]
+    assert row["last_run_status"] == "failed" and "connection refused" in row["last_error"]
+    assert row["name"] == t.display_name  # the rest of the summary stays
+    fanout.clear_poison(t.tenant_id, "reports")
