@@ -2,7 +2,10 @@
 own, with simulator tenants synced and matched against a documentation set; headless Debian Chromium driven by
 Selenium through /usr/bin/chromedriver (nothing downloaded). Loopback only.
 
-    console      the served app: .url, .tenants {label: SampleTenant}, .docs (documentation store), .runner
+    console      the served app: .url, .tenants {label: SampleTenant}, .docs (documentation store), .runner,
+                 .graph (its Graph simulator), .runs (filled by `collected`)
+    collected    the console after one reports and one health collection of every tenant (dashboard, tenant pages,
+                 licence report read them); the review tests do without (about 10 s)
     browser      one Chromium for the session (window 1280x900), cookies cleared before each test
     sign_in      sign_in(role, name=...) signs the browser in through /.auth/login/dev and returns it
 
@@ -48,6 +51,8 @@ class Console:
     docs: Any
     master_key: str
     function_key: str
+    graph: Any = None
+    runs: list[Any] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
 
     def page(self, path: str) -> str:
@@ -134,11 +139,19 @@ def console(console_storage: Any, console_graph: Any) -> Iterator[Console]:
     )
     runner.start()
     try:
-        yield Console(runner.base_url, runner, sample, docs, master_key, function_key, env)
+        yield Console(runner.base_url, runner, sample, docs, master_key, function_key, graph_simulator, [], env)
     finally:
         runner.stop()
         patch.undo()
         storage.reset_caches()
+
+
+@pytest.fixture(scope="session")
+def collected(console: Console) -> Console:
+    from shared.collect.collector import collect_all
+
+    console.runs = asyncio.run(collect_all()) + asyncio.run(collect_all(schedule="health"))
+    return console
 
 
 @pytest.fixture(scope="session")
