@@ -2,8 +2,8 @@
 
 import azure.functions as func
 
-from functions import checks, collect, console, health, openapi, review, sync
+from functions import checks, collect, console, health, insights, openapi, review, sync
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (checks.bp, collect.bp, health.bp, sync.bp, review.bp, openapi.bp, console.bp):
+for blueprint in (checks.bp, collect.bp, health.bp, sync.bp, review.bp, openapi.bp, console.bp, insights.bp):
     app.register_functions(blueprint)

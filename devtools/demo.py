@@ -158,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {run.tenant_id}: {run.status}, {run.rows} rows, {run.requests} Graph requests"
                     + (f"\n    error: {run.error[:200]}" if run.error else "")
                 )
+            from shared.insights import dashboard
+
+            say("\nConsole dashboard (precomputed summaries; the pages are under /api/console/):")
+            for row in dashboard.build(dashboard.Query.from_params({}))["rows"]:
+                reason = f": {row['last_error'][:160]}" if row["last_run_status"] == "failed" else ""
+                say(f"  {row['name']:18} worst {row['worst']:8} consent {row['consent']:8}{reason}".rstrip())
             function_key, master_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
             keys_file = STATE / "keys.json"
             write_private(keys_file, json.dumps({"function_key": function_key, "master_key": master_key}))

@@ -55,6 +55,7 @@ SETTINGS: dict[str, Setting] = {
         "Most pages read from one JSON collection before it fails as endless (default 1000)", 1000
     ),
     "RUNS_RETENTION_DAYS": Setting("Days of collection-run records kept per tenant (default 30)", 30.0),
+    "HISTORY_RETENTION_DAYS": Setting("Days of daily history (console charts) kept per tenant (default 400)", 400.0),
     "HEALTH_SCHEDULE": Setting("NCRONTAB schedule of the service health collection (default '0 */5 * * * *')"),
     "SYNC_SCHEDULE": Setting("NCRONTAB schedule of the directory sync and contact matching (default '0 0 */6 * * *')"),
     "SYNC_INCLUDE_GUESTS": Setting(

@@ -77,7 +77,7 @@ def test_every_http_route_needs_a_key_and_admin_operations_the_admin_level() -> 
     assert levels.pop("health") == "anonymous"  # the probe, and only it, answers without a key
     assert levels.pop("checks/{plugin}/{mode}") == "function"
     # The console's pages need a signed-in person, not a key (tests/test_console_auth.py refuses nobody on each).
-    console = {route: levels.pop(route) for route in list(levels) if route.startswith("console/")}
+    console = {route: levels.pop(route) for route in list(levels) if (route + "/").startswith("console/")}
     assert console and set(console.values()) == {"anonymous"}, console
     assert levels.pop("openapi.json") == "function"  # the description: pollers' keys may read it
     assert levels and all(level == "admin" for level in levels.values()), levels  # review, sync, docs

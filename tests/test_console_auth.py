@@ -97,7 +97,7 @@ def _console_routes() -> list[tuple[str, list[str], object]]:
     for fn in function_app.app.get_functions():
         for binding in fn.get_bindings():
             data = binding.get_dict_repr()
-            if data.get("type") == "httpTrigger" and str(data["route"]).startswith("console/"):
+            if data.get("type") == "httpTrigger" and (str(data["route"]) + "/").startswith("console/"):
                 methods = [str(getattr(m, "value", m)).upper() for m in data.get("methods") or ["GET"]]
                 found.append((str(data["route"]), methods, fn.get_user_function()))
     function_app.app.functions_bindings = {}

@@ -54,6 +54,7 @@ from shared.collect import credentials
 from shared.collect.catalog import DATASETS, Dataset
 from shared.collect.csv_stream import CONCEALED, ParsedReport, ReportFormatError
 from shared.collect.graph import GraphFailure, GraphSession, describe_error, redact
+from shared.insights import summary
 from shared.settings import GraphSettings
 from shared.store import runs, snapshots, storage, tenants
 from shared.store.snapshots import SnapshotWriter
@@ -455,6 +456,7 @@ async def collect_tenant(
             reason = f"{_storage_reason(exc)} (this run could not be recorded)"
             run.error = f"{run.error}; {reason}" if run.error and reason not in run.error else reason
             run.status = "failed"
+        await asyncio.to_thread(summary.record_collection, tenant, run)  # the console's summary and history
     log.info(
         "tenant %s (%s): %s, %d rows, %d Graph requests%s",
         tenant.tenant_id,

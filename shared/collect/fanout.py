@@ -176,6 +176,8 @@ async def _handle(body: dict) -> Outcome:
 
 
 def record_poison(tenant_id: str, schedule: str, reason: str, attempts: int) -> None:
+    from shared.insights import summary
+
     storage.table(runs.STATUS).upsert_entity(
         entity={
             "PartitionKey": tenant_id,
@@ -187,6 +189,7 @@ def record_poison(tenant_id: str, schedule: str, reason: str, attempts: int) -> 
             )[:8000],
         }
     )
+    summary.record_failure(tenant_id, reason)  # the console's dashboard shows it too
 
 
 def clear_poison(tenant_id: str, schedule: str) -> None:

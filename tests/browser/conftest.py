@@ -217,3 +217,15 @@ def wait_for(browser: Any, condition: Callable[[Any], Any], timeout: float = WAI
     # An htmx swap may replace an element between finding it and reading it: look again.
     ignored = (NoSuchElementException, StaleElementReferenceException)
     return WebDriverWait(browser, timeout, poll_frequency=0.05, ignored_exceptions=ignored).until(condition)
+
+
+DOCS = ROOT / "docs"
+
+
+def screenshot(browser, name: str, width: int = 1280) -> None:
+    if not os.environ.get("O365MON_SCREENSHOTS"):
+        return
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(width, min(max(height + 40, 500), 2400))
+    browser.save_screenshot(str(DOCS / f"{name}.png"))
+    browser.set_window_size(1280, 900)

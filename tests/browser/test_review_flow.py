@@ -9,26 +9,13 @@ O365MON_SCREENSHOTS=1 saves the screens into docs/ (docs/console-review*.png) as
 from __future__ import annotations
 
 import json
-import os
 import time
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.browser.conftest import WAIT_S, wait_for
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-
-
-def screenshot(browser, name: str, width: int = 1280) -> None:
-    if not os.environ.get("O365MON_SCREENSHOTS"):
-        return
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(width, min(max(height + 40, 500), 2400))
-    browser.save_screenshot(str(DOCS / f"{name}.png"))
-    browser.set_window_size(1280, 900)
+from tests.browser.conftest import WAIT_S, screenshot, wait_for
 
 
 def row(browser, tenant) -> object:
