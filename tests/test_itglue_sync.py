@@ -19,6 +19,7 @@ import pytest
 from devtools.itglue import ItGlueFault, ItGlueSimulator
 from shared.directory import store as directory
 from shared.directory.model import DirectoryInfo
+from shared.docs.itglue_licences import forget_licence_types
 from shared.docs.ledger import DONE
 from shared.matching import review, state
 from shared.matching.run import handle_message
@@ -41,9 +42,15 @@ def sim() -> Iterator[ItGlueSimulator]:
         yield s
 
 
+@pytest.fixture(autouse=True)
+def fresh_account(sim) -> None:
+    # Every test empties the simulator's account: the type the process cached belongs to the emptied one.
+    sim.reset()
+    forget_licence_types()
+
+
 @pytest.fixture
 def b(storage_env, sim, monkeypatch) -> Backend:
-    sim.reset()
     monkeypatch.setenv("DOCS_BACKEND", "itglue")
     monkeypatch.setenv("ITGLUE_API_URL", sim.url)
     monkeypatch.setenv("ITGLUE_API_KEY", sim.api_key)
@@ -258,7 +265,6 @@ def test_a_422_on_one_contact_stops_nobody_else_and_is_logged_with_its_pointer(b
 
 
 def test_disabled_user_gets_the_terminated_type_and_the_previous_one_back(sim, storage_env, tenant_id) -> None:
-    sim.reset()
     b = itglue_backend(sim, terminated_type_id="99")
     org = b.add_org("Contoso")
     cid = b.add_contact(org, "Ana", "Silva", "ana@contoso.com", contact_type_id=5)
