@@ -343,7 +343,12 @@ def sync_licences(
     create whose answer was lost is recorded in the result and the other SKUs go on; any other IT Glue error
     (403, still throttled at the deadline) is raised, as for the rest of the sync.
     """
-    users = list(users)
+    tenant = _Tenant(
+        org=str(int(organization_id)),
+        tenant_id=info.tenant_id.lower(),
+        skus={str(s.get("skuId") or "").lower(): s for s in info.skus if s.get("skuId")},
+        holders=_assigned(users, contact_ids),
+    )
     ltype: LicenceType | None
     try:
         ltype = licence_type or account_licence_type(client, create=True)
@@ -351,8 +356,7 @@ def sync_licences(
             if ltype is None:  # gone, and no subscription to create it for
                 return LicenceSyncResult()
             try:
-                return _sync(client, ltype, organization_id=organization_id, info=info, users=users,
-                             contact_ids=contact_ids, checked=[] if recheck else [True])  # fmt: skip
+                return _sync(client, ltype, tenant, checked=[] if recheck else [True])
             except _TypeChanged as changed:
                 log.info("IT Glue: the flexible asset type %r (%s) changed or was deleted: read again", TYPE_NAME,
                          ltype.id)  # fmt: skip
@@ -364,20 +368,20 @@ def sync_licences(
     raise AssertionError("unreachable: the second pass never rechecks the type")
 
 
-def _sync(
-    client: ItGlueClient,
-    ltype: LicenceType,
-    *,
-    organization_id: str | int,
-    info: DirectoryInfo,
-    users: Iterable[DirectoryUser],
-    contact_ids: Mapping[str, str | int],
-    checked: list[bool],
-) -> LicenceSyncResult:
+@dataclass(frozen=True)
+class _Tenant:
+    """What one organization's sync needs of its tenant, whatever type each pass uses."""
+
+    org: str  # IT Glue organization id
+    tenant_id: str  # lowercase
+    skus: Mapping[str, Mapping[str, Any]]  # SKU id (lowercase) -> subscribed SKU
+    holders: Mapping[str, list[int]]  # SKU id -> contact ids of its users
+
+
+def _sync(client: ItGlueClient, ltype: LicenceType, t: _Tenant, *, checked: list[bool]) -> LicenceSyncResult:
     result = LicenceSyncResult()
     result.type_id, result.type_created = ltype.id, ltype.created
-    org = str(int(organization_id))
-    tenant = info.tenant_id.lower()
+    org, tenant, skus = t.org, t.tenant_id, t.skus
     sku_key, tenant_key = ltype.keys[SKU_ID], ltype.keys.get(TENANT)
 
     try:
@@ -398,12 +402,10 @@ def _sync(
             continue
         existing[sku_id] = asset
 
-    holders = _assigned(users, contact_ids)
-    skus = {str(s.get("skuId") or "").lower(): s for s in info.skus if s.get("skuId")}
     for sku_id in sorted(set(skus) | set(existing)):
         sku = skus.get(sku_id)
         part = str((sku or {}).get("skuPartNumber") or "")
-        desired = _desired(sku, sku_id, tenant, holders.get(sku_id, []))
+        desired = _desired(sku, sku_id, tenant, t.holders.get(sku_id, []))
         if sku is not None:
             desired[NAME] = licence_name(sku)  # written only where the asset has no name (see _changes)
         found = existing.get(sku_id)
