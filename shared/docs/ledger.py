@@ -4,11 +4,11 @@ IT Glue has no idempotency keys and no external-id field, so the links (tenant -
 -> contact) and the creations in flight are kept here:
 
 - PartitionKey tenant id: the tenant's contact entries (state, contact id, organization id, how it was linked,
-  what was sent), packed up to `PACK_ROWS` per entity (RowKey `~pack-NNNN`, zlib-compressed JSON split over
-  binary properties D00, D01, ...). One entity per entry cost ~1 ms of SDK CPU each way (10,000 users: half of
-  a first sync's wall); packed, a tenant is one partition query to read and a few ETag-conditional writes, so
-  two runs for one tenant cannot lose each other's entries. Rows of the older one-entity-per-entry layout
-  (RowKey = user object id) are still read, and deleted once their entry is written packed.
+  what was sent), packed up to `PACK_ROWS` per entity (shared/store/packs.py). One entity per entry cost ~1 ms
+  of SDK CPU each way (10,000 users: half of a first sync's wall); packed, a tenant is one partition query to
+  read and a few ETag-conditional writes, so two runs for one tenant cannot lose each other's entries. Rows of
+  the older one-entity-per-entry layout (RowKey = user object id) are still read, and deleted once their entry
+  is written packed.
 - PartitionKey `~orgs`, RowKey tenant id: the tenant's organization (state, id, name sent). One partition, read
   whole: `organizations()` needs every link at once, and an MSP has hundreds to a few thousand tenants.
 
@@ -22,24 +22,20 @@ from __future__ import annotations
 import json
 import random
 import time
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableEntity, UpdateMode
+from azure.data.tables import TableClient, UpdateMode
 
 from shared.store import storage
+from shared.store.packs import PACK_PREFIX, Pack, merge
 
 TABLE = "DocLedger"
 ORGS_PARTITION = "~orgs"  # '~' never starts a tenant id (a GUID)
 PENDING, DONE, REJECTED = "pending", "done", "rejected"
-PACK_PREFIX = "~pack-"  # '~' never starts a user object id (a GUID)
 PACK_ROWS = 2_000  # entries per packed entity (~100 KB compressed)
-PROPERTY_BYTES = 60_000  # a binary property holds at most 64 KiB
-MAX_PROPERTIES = 15  # 15 x 60 KB stays under the 1 MiB entity limit
 WRITE_ATTEMPTS = 10  # a conflict means another run's write landed: re-read, merge, write again
 
 
@@ -151,13 +147,13 @@ class Ledger:
         self._client().delete_entity(partition_key=ORGS_PARTITION, row_key=tenant_id)
 
     # -- contacts
-    def _partition(self, tenant_id: str) -> tuple[dict[str, ContactEntry], dict[str, _Pack]]:
+    def _partition(self, tenant_id: str) -> tuple[dict[str, ContactEntry], dict[str, Pack]]:
         """The tenant's entries of the older one-per-row layout, and its packs."""
         legacy: dict[str, ContactEntry] = {}
-        packs: dict[str, _Pack] = {}
+        packs: dict[str, Pack] = {}
         for e in self._client().query_entities("PartitionKey eq @pk", parameters={"pk": tenant_id}):
             if e["RowKey"].startswith(PACK_PREFIX):
-                packs[e["RowKey"]] = _Pack.from_entity(e)
+                packs[e["RowKey"]] = Pack.from_entity(e)
             else:
                 legacy[e["RowKey"]] = ContactEntry.from_entity(e)
         return legacy, packs
@@ -180,15 +176,12 @@ class Ledger:
         return sum(len(rows) for rows in by_tenant.values())
 
     def _save_tenant(self, tenant_id: str, rows: dict[str, dict]) -> None:
-        """Merge into the tenant's packs with ETag-conditional writes (a create for a new pack), re-reading and
-        merging again when another run wrote first. An entry stays in its pack; new ones fill the last pack up
-        to PACK_ROWS, then a new one, so two runs adding entries always write a pack in common and one of them
-        sees the conflict."""
+        """Merge into the tenant's packs, re-reading and merging again when another run wrote first."""
         client = self._client()
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             legacy, packs = self._partition(tenant_id)
             try:
-                for pack in _merge(tenant_id, packs, rows):
+                for pack in merge(tenant_id, packs, rows, per_pack=PACK_ROWS):
                     pack.write(client)
             except HttpResponseError as exc:
                 if exc.status_code in (409, 412) and attempt < WRITE_ATTEMPTS:
@@ -197,56 +190,3 @@ class Ledger:
                 raise
             storage.delete_rows(client, tenant_id, [u for u in legacy if u in rows])
             return
-
-
-def _merge(tenant_id: str, packs: dict[str, _Pack], rows: dict[str, dict]) -> list[_Pack]:
-    """The packs to write: copies of the stored ones with the rows replaced or added."""
-    home = {user: key for key, p in packs.items() for user in p.rows}
-    changed: dict[str, _Pack] = {}
-
-    def writable(key: str) -> _Pack:
-        if key not in changed:
-            old = packs.get(key)
-            changed[key] = _Pack(tenant_id, key, dict(old.rows), old.etag) if old else _Pack(tenant_id, key)
-        return changed[key]
-
-    last = max(packs, default=f"{PACK_PREFIX}{0:04d}")
-    next_index = int(last.removeprefix(PACK_PREFIX)) + 1
-    for user, row in rows.items():
-        key = home.get(user)
-        if key is None:
-            if len(writable(last).rows) >= PACK_ROWS:
-                last, next_index = f"{PACK_PREFIX}{next_index:04d}", next_index + 1
-            key = last
-        writable(key).rows[user] = row
-    return list(changed.values())
-
-
-class _Pack:
-    """Up to PACK_ROWS entries of one tenant (each its entity form without the PartitionKey) in one entity."""
-
-    def __init__(self, tenant_id: str, row_key: str, rows: dict[str, dict] | None = None, etag: str = "") -> None:
-        self.tenant_id, self.row_key, self.rows, self.etag = tenant_id, row_key, rows or {}, etag
-
-    @classmethod
-    def from_entity(cls, e: TableEntity) -> _Pack:
-        blob = b"".join(bytes(e[f"D{i:02d}"]) for i in range(int(e.get("Parts", 0))))
-        rows = json.loads(zlib.decompress(blob)) if blob else []
-        return cls(e["PartitionKey"], e["RowKey"], {r["RowKey"]: r for r in rows}, e.metadata.get("etag") or "")
-
-    def entity(self) -> dict:
-        text = json.dumps(list(self.rows.values()), ensure_ascii=False, separators=(",", ":"))
-        blob = zlib.compress(text.encode())
-        parts = [blob[i : i + PROPERTY_BYTES] for i in range(0, len(blob), PROPERTY_BYTES)]
-        if len(parts) > MAX_PROPERTIES:  # PACK_ROWS entries of at most ~3 KB each never get here
-            raise ValueError(f"tenant {self.tenant_id}: ledger pack {self.row_key} exceeds the entity size limit")
-        entity = {"PartitionKey": self.tenant_id, "RowKey": self.row_key, "Count": len(self.rows), "Parts": len(parts)}
-        return entity | {f"D{i:02d}": part for i, part in enumerate(parts)}
-
-    def write(self, client: TableClient) -> None:
-        if not self.etag:
-            client.create_entity(entity=self.entity())  # 409 if another run created it first
-            return
-        client.update_entity(
-            entity=self.entity(), mode=UpdateMode.REPLACE, etag=self.etag, match_condition=MatchConditions.IfNotModified
-        )
