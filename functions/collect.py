@@ -42,14 +42,10 @@ def collect_health(timer: func.TimerRequest) -> None:
 async def collect_tenant(msg: func.QueueMessage) -> None:
     # Imported here: the Graph SDK costs ~0.3 s and 30+ MB, and the HTTP check functions share this worker.
     from shared.collect import fanout
-    from shared.matching.messages import send_to_poison
+    from shared.poison import parsed_or_poisoned
 
-    raw = msg.get_body()
-    try:
-        body = fanout.parse(raw)
-    except ValueError as exc:  # can never succeed: poisoned at once, with the reason, instead of five retries
-        send_to_poison(fanout.QUEUE, raw, str(exc))
-        log.warning("queue collect: message %s moved to collect-poison: %s", msg.id, exc)
+    body = parsed_or_poisoned(queue=fanout.QUEUE, body=msg.get_body(), message_id=msg.id, parse=fanout.parse)
+    if body is None:
         return
     outcome = await fanout.handle(body, attempt=int(msg.dequeue_count or 1))
     log.info("collect %s (%s): %s", body["tenant_id"], body["schedule"], outcome.text)

@@ -23,18 +23,10 @@ def directory_sync_timer(timer: func.TimerRequest) -> None:
 
 
 def _parsed_or_poisoned(msg: func.QueueMessage, queue: str) -> dict | None:
-    """The message, or None after sending it to `<queue>-poison` with the reason: a message that can never
-    parse would otherwise be retried maxDequeueCount times for nothing. Returning normally lets the host
-    delete it, on the real Functions host as in the local runner."""
-    from shared.matching import messages
+    from shared.matching.messages import parse
+    from shared.poison import parsed_or_poisoned
 
-    body = msg.get_body()
-    try:
-        return messages.parse(body)
-    except ValueError as exc:
-        messages.send_to_poison(queue, body, str(exc))
-        log.warning("queue %s: message %s moved to %s-poison: %s", queue, msg.id, queue, exc)
-        return None
+    return parsed_or_poisoned(queue=queue, body=msg.get_body(), message_id=msg.id, parse=parse)
 
 
 @bp.queue_trigger(arg_name="msg", queue_name="directory-sync", connection="AzureWebJobsStorage")

@@ -8,7 +8,13 @@ import pytest
 from devtools.itglue import ItGlueFault, ItGlueSimulator
 from shared.directory.model import DirectoryInfo, DirectoryUser
 from shared.docs.itglue import ItGlueClient, RateBudget
-from shared.docs.itglue_licences import FIELDS, TYPE_NAME, ensure_licence_type, sync_licences
+from shared.docs.itglue_licences import (
+    FIELDS,
+    TYPE_NAME,
+    account_licence_type,
+    forget_licence_types,
+    sync_licences,
+)
 
 TENANT = "2b0f4c2e-0000-4000-8000-00000000abcd"
 E3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"
@@ -24,6 +30,7 @@ def sim():
 
 @pytest.fixture
 def client(sim):
+    forget_licence_types()
     with ItGlueClient(base_url=sim.url, api_key=sim.api_key, budget=RateBudget()) as c:
         yield c
 
@@ -82,11 +89,7 @@ def test_a_second_run_with_no_change_writes_nothing(sim, client) -> None:
     out = sync_licences(client, organization_id=org, info=tenant, users=USERS, contact_ids={"u1": ann})
     assert (out.created, out.updated, out.unchanged) == (0, 0, 2)
     assert writes(sim) == {}
-    # the type, its fields, the organization's assets; with the type resolved once per run, only the assets
-    assert sum(sim.request_counts().values()) == 3
-    ltype = ensure_licence_type(client)
-    sim.clear_request_counts()
-    sync_licences(client, organization_id=org, info=tenant, users=USERS, contact_ids={"u1": ann}, licence_type=ltype)
+    # the type is known to the process since the first run: only the organization's assets are read
     assert sim.request_counts() == {"GET /flexible_assets": 1}
 
 
@@ -182,3 +185,50 @@ def test_a_blanked_licence_name_is_filled_again_and_a_renamed_one_kept(sim, clie
     out = sync_licences(client, organization_id=org, info=tenant, users=[], contact_ids={})
     assert (out.updated, out.unchanged) == (1, 1)
     assert {p: a["name"] for p, a in assets(sim, org).items()} == {"SPE_E3": "SPE_E3", "SPB": "Business Premium"}
+
+
+def tenant_sync(sim, org: int, *skus: dict) -> dict[str, int]:
+    """One tenant's licence sync as a matcher run makes it (its own client, the process's type cache); the IT Glue
+    requests it made by endpoint."""
+    sim.clear_request_counts()
+    with ItGlueClient(base_url=sim.url, api_key=sim.api_key, budget=RateBudget()) as own:
+        ltype = account_licence_type(own, create=True)
+        out = sync_licences(own, organization_id=org, info=info(*skus), users=[], contact_ids={}, licence_type=ltype)
+    assert out.errors == [] and out.created == len(skus)
+    return sim.request_counts()
+
+
+def test_the_type_is_read_once_per_process_not_once_per_tenant(sim, client) -> None:
+    sim.seed_flexible_asset_type(TYPE_NAME, list(FIELDS))  # the account has the type already
+    first = tenant_sync(sim, sim.seed_organization("Contoso"), sku(E3, "SPE_E3", 25, 2))
+    second = tenant_sync(sim, sim.seed_organization("Fabrikam"), sku(E3, "SPE_E3", 5, 1))
+    assert sum(first.values()) - sum(second.values()) == 2
+    assert second == {"GET /flexible_assets": 1, "POST /flexible_assets": 1}
+
+
+def test_a_type_deleted_between_two_syncs_is_created_again_exactly_once(sim, client) -> None:
+    contoso, fabrikam = sim.seed_organization("Contoso"), sim.seed_organization("Fabrikam")
+    tenant_sync(sim, contoso, sku(E3, "SPE_E3", 25, 2))
+    (old,) = client.list_flexible_asset_types(name=TYPE_NAME)
+    sim.delete_flexible_asset_type(int(old.id))  # a person deletes it in IT Glue; the process still has it cached
+    used = tenant_sync(sim, fabrikam, sku(E3, "SPE_E3", 5, 1), sku(BP, "SPB", 3, 0))
+    assert used["POST /flexible_asset_types"] == 1
+    (new,) = client.list_flexible_asset_types(name=TYPE_NAME)
+    assert new.id != old.id and {a["flexible-asset-type-id"] for a in sim.flexible_assets()} == {int(new.id)}
+    assert sorted(assets(sim, fabrikam)) == ["SPB", "SPE_E3"]
+    # The new type is cached in turn: the next tenant neither reads nor creates a type.
+    again = tenant_sync(sim, contoso, sku(E3, "SPE_E3", 25, 2))
+    assert again == {"GET /flexible_assets": 1, "POST /flexible_assets": 1}
+    assert len(client.list_flexible_asset_types(name=TYPE_NAME)) == 1
+
+
+def test_a_type_a_person_replaced_is_found_by_name_not_created_beside_it(sim, client) -> None:
+    org = sim.seed_organization("Contoso")
+    tenant_sync(sim, org, sku(E3, "SPE_E3", 25, 2))
+    (old,) = client.list_flexible_asset_types(name=TYPE_NAME)
+    sim.delete_flexible_asset_type(int(old.id))
+    extra = {"order": 20, "name": "Renewal date", "kind": "Date"}
+    theirs = sim.seed_flexible_asset_type(TYPE_NAME, [*FIELDS, extra])  # rebuilt by hand with one more field
+    used = tenant_sync(sim, org, sku(E3, "SPE_E3", 25, 2))
+    assert "POST /flexible_asset_types" not in used
+    assert [a["flexible-asset-type-id"] for a in sim.flexible_assets()] == [theirs]

@@ -12,13 +12,17 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 
 from devtools.itglue import ItGlueFault, ItGlueSimulator
 from shared.directory import store as directory
 from shared.directory.model import DirectoryInfo
+from shared.docs.itglue import ItGlueError
+from shared.docs.itglue_licences import forget_licence_types
 from shared.docs.ledger import DONE
 from shared.matching import review, state
 from shared.matching.run import handle_message
@@ -41,9 +45,15 @@ def sim() -> Iterator[ItGlueSimulator]:
         yield s
 
 
+@pytest.fixture(autouse=True)
+def fresh_account(sim) -> None:
+    # Every test empties the simulator's account: the type the process cached belongs to the emptied one.
+    sim.reset()
+    forget_licence_types()
+
+
 @pytest.fixture
 def b(storage_env, sim, monkeypatch) -> Backend:
-    sim.reset()
     monkeypatch.setenv("DOCS_BACKEND", "itglue")
     monkeypatch.setenv("ITGLUE_API_URL", sim.url)
     monkeypatch.setenv("ITGLUE_API_KEY", sim.api_key)
@@ -258,7 +268,6 @@ def test_a_422_on_one_contact_stops_nobody_else_and_is_logged_with_its_pointer(b
 
 
 def test_disabled_user_gets_the_terminated_type_and_the_previous_one_back(sim, storage_env, tenant_id) -> None:
-    sim.reset()
     b = itglue_backend(sim, terminated_type_id="99")
     org = b.add_org("Contoso")
     cid = b.add_contact(org, "Ana", "Silva", "ana@contoso.com", contact_type_id=5)
@@ -387,3 +396,84 @@ def test_the_sync_documents_the_tenants_licences_once(b: Backend, tenant_id: str
     b.sim.clear_request_counts()
     again = sync(tenant_id, b.store)
     assert b.writes() == 0 and any(n.startswith("licences: 0 created, 0 updated, 1 unchanged") for n in again.notes)
+
+
+# ---------------------------------------------------------------- the packed ledger (many entries per entity)
+def ledger_rows(b: Backend, tenant_id: str) -> list[dict]:
+    from shared.store import storage
+
+    assert b.ledger is not None
+    return list(storage.table(b.ledger.table).query_entities("PartitionKey eq @pk", parameters={"pk": tenant_id}))
+
+
+@pytest.fixture
+def small_packs(monkeypatch) -> int:
+    monkeypatch.setattr("shared.docs.ledger.PACK_ROWS", 10)  # 25 users span three packs
+    return 10
+
+
+def test_a_crash_between_the_intents_and_the_create_creates_each_contact_once(b: Backend, tenant_id, small_packs):
+    org = contoso(b, tenant_id, 25)
+    # The bulk create is refused outright (as if the worker died before sending it): only the intents exist.
+    b.sim.add_fault(ItGlueFault("error", status=403, method="POST", path_contains="/relationships/contacts"))
+    with pytest.raises(ItGlueError):
+        sync(tenant_id, b.store)
+    rows = ledger_rows(b, tenant_id)
+    assert [(r["RowKey"], r["Count"]) for r in rows] == [("~pack-0000", 10), ("~pack-0001", 10), ("~pack-0002", 5)]
+    assert {e.state for e in b.ledger.contacts(tenant_id).values()} == {"pending"}
+    assert sync(tenant_id, b.store).counts["created"] == 25
+    assert len(b.sim.contacts(organization_id=int(org))) == 26
+    assert_no_duplicates(b.sim)
+    assert_ledger_complete(b, tenant_id)
+    assert len(ledger_rows(b, tenant_id)) == 3  # the done entries replaced the intents in their packs
+
+
+def test_entries_of_the_older_one_row_layout_are_read_and_moved_when_written(b: Backend, tenant_id, small_packs):
+    from shared.docs.ledger import PENDING
+    from shared.store import storage
+
+    org = contoso(b, tenant_id, 12)
+    sync(tenant_id, b.store)
+    entries = b.ledger.contacts(tenant_id)
+    # Rewrite the ledger as the older release left it: one row per user, two answers lost (pending intents
+    # of contacts IT Glue committed).
+    table = storage.table(b.ledger.table)
+    for r in ledger_rows(b, tenant_id):
+        table.delete_entity(partition_key=tenant_id, row_key=r["RowKey"])
+    lost = {"u00003", "u00007"}
+    for e in entries.values():
+        old = e if e.user_id not in lost else replace(e, state=PENDING, contact_id="")
+        table.upsert_entity(old.entity())
+    b.sim.clear_request_counts()
+    again = sync(tenant_id, b.store)
+    assert again.counts["created"] == 0 and b.writes() == 0  # the lost answers were found in IT Glue
+    assert len(b.sim.contacts(organization_id=int(org))) == 13
+    assert_ledger_complete(b, tenant_id)
+    assert b.ledger.contacts(tenant_id) == {u: replace(e, updated=ANY) for u, e in entries.items()}
+    keys = sorted(r["RowKey"] for r in ledger_rows(b, tenant_id))
+    assert keys == sorted([*(set(entries) - lost), "~pack-0000"])  # the two written were moved into a pack
+
+
+def test_two_writers_of_one_tenants_ledger_lose_no_entry(b: Backend, tenant_id, small_packs) -> None:
+    from shared.docs.ledger import ContactEntry, Ledger
+
+    assert b.ledger is not None
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        ledger = Ledger(b.ledger.table)  # another run: its own reads, no shared state but the table
+        try:
+            for i in range(12):
+                ledger.save_contacts([ContactEntry(tenant_id, f"{name}{i:02d}-{j}", contact_id=name) for j in range(3)])
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    entries = b.ledger.contacts(tenant_id)
+    assert len(entries) == 72 and {e.contact_id for e in entries.values()} == {"a", "b"}
+    assert sum(r["Count"] for r in ledger_rows(b, tenant_id)) == 72  # each entry in exactly one pack

@@ -1,6 +1,6 @@
 """A queue message that can never be processed (`tenant_id: null`, not JSON) goes to `<queue>-poison` at once
-as {message, reason}, through the queue triggers the host drives (local runner, Azurite), not after five
-retries; the queue itself is left empty of it."""
+as {message, reason}, through each queue trigger the host drives (local runner, Azurite: directory sync,
+matching, collection), not after five retries; the queue itself is left empty of it."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ import pytest
 import function_app
 from devtools.azurite import free_port
 from devtools.runner import LocalRunner
+from shared.collect import fanout
 from shared.matching import messages
 from shared.store import storage
 
 
-@pytest.mark.parametrize("queue", [messages.SYNC_QUEUE, messages.MATCH_QUEUE])
+@pytest.mark.parametrize("queue", [messages.SYNC_QUEUE, messages.MATCH_QUEUE, fanout.QUEUE])
 def test_unparseable_messages_are_poisoned_at_once_with_the_reason(storage_env, tmp_path: Path, queue: str) -> None:
     host = json.loads(Path(function_app.__file__).with_name("host.json").read_text())
     # A long visibility timeout: a retried message would not come back within the test.

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 
 from shared.cli import sync as sync_cli
 from shared.directory import store as directory
@@ -93,3 +94,16 @@ def test_the_lock_is_free_again_after_its_expiry(storage_env, tenant_id) -> None
     with lock.TenantLock(tenant_id, wait=5) as taker:
         assert storage.table(lock.TABLE).get_entity(lock.PARTITION, tenant_id)["Owner"] == taker.owner
     assert held.owner != taker.owner
+
+
+def test_a_lock_row_left_by_the_previous_release_expires_as_before(storage_env, tenant_id) -> None:
+    # As the lock wrote its rows before it used the general lease: a crashed holder's row, long expired.
+    storage.table(lock.TABLE).upsert_entity(
+        {"PartitionKey": lock.PARTITION, "RowKey": tenant_id, "Owner": "old-host:1:deadbeef",
+         "Taken": "2026-01-01T00:00:00+00:00", "Expires": "2026-01-01T00:05:00+00:00"}
+    )  # fmt: skip
+    with lock.TenantLock(tenant_id, wait=0) as taker:
+        held = storage.table(lock.TABLE).get_entity(lock.PARTITION, tenant_id)
+        assert (held["Owner"], set(held) - {"PartitionKey", "RowKey"}) == (taker.owner, {"Owner", "Taken", "Expires"})
+    with pytest.raises(ResourceNotFoundError):  # released: nothing left to block the next run
+        storage.table(lock.TABLE).get_entity(lock.PARTITION, tenant_id)

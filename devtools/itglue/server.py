@@ -504,6 +504,14 @@ class ItGlueSimulator:
             acct = self._account(api_key)
             return self._new_type(acct, {"name": name, **attributes}, fields)["id"]
 
+    def delete_flexible_asset_type(self, type_id: int, *, api_key: str | None = None) -> None:
+        """A person deletes the type in IT Glue (the API cannot): its assets go with it."""
+        with self._lock:
+            acct = self._account(api_key)
+            del acct.asset_types[type_id]
+            for asset_id in [i for i, a in acct.assets.items() if a["flexible_asset_type_id"] == type_id]:
+                del acct.assets[asset_id]
+
     def seed_flexible_asset(
         self,
         organization_id: int,

@@ -178,9 +178,14 @@ _BUDGETS: dict[tuple[str, str], RateBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
 
 
+def account_key(base_url: str, api_key: str) -> tuple[str, str]:
+    """One account's key for process-wide state: the API URL and a digest of the API key, never the key itself."""
+    return (base_url, sha256(api_key.encode()).hexdigest()[:16])
+
+
 def shared_budget(base_url: str, api_key: str, *, limit: int = RATE_LIMIT, window: float = RATE_WINDOW) -> RateBudget:
-    """The process-wide budget of one account (keyed by a digest of the key, never the key itself)."""
-    ident = (base_url, sha256(api_key.encode()).hexdigest()[:16])
+    """The process-wide budget of one account."""
+    ident = account_key(base_url, api_key)
     with _BUDGETS_LOCK:
         budget = _BUDGETS.get(ident)
         if budget is None:
@@ -271,6 +276,7 @@ class ItGlueClient:
         if not key:
             raise ValueError("no IT Glue API key (setting ITGLUE_API_KEY)")
         self.base_url = base_url
+        self.account = account_key(base_url, key)
         self.deadline = deadline
         self.max_attempts = max_attempts
         self.budget = budget or shared_budget(base_url, key, limit=max(1, settings.integer("ITGLUE_RATE_SHARE")))

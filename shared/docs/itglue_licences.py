@@ -10,9 +10,12 @@ organization, as IT Glue's own Microsoft licence integration documents them.
 - `PATCH /flexible_assets/:id` replaces every trait, so a write is always read-merge-write: the asset is read
   again just before the write and only the traits this module owns change. Traits of fields a person added,
   and the licence name once set (people rename "SPE_E3" to "Microsoft 365 E3"), are kept.
+- The type and its fields are read once per process and account (`account_licence_type`), not for every
+  organization. A person may delete or change the type meanwhile: the first 404 or 422 of a sync reads the type
+  again, and if it is gone or different the cached one is dropped and the sync starts over once with the type
+  found by name (or, when none has the name any more, created once: never a second type beside a live one).
 - Nothing is written when nothing changed: the comparison uses the listed traits, so a resync with no change
-  costs three reads per organization (type, its fields, the organization's assets) and no write, or one read
-  when the caller passes the `LicenceType` it resolved once for all organizations.
+  costs one read per organization (its assets) and no write, once the type is known to the process.
 - A SKU gone from the tenant is not deleted: its asset is kept with status "Not in tenant" and zero counts.
   Deleting would lose what people documented on it (renewal date, supplier, notes), IT Glue has no undo, and a
   SKU missing from one collection (a partial Graph answer, a subscription moved between tenants) would come
@@ -24,8 +27,9 @@ Only shared/docs/itglue.py speaks HTTP; this module only calls its client.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shared.directory.model import DirectoryInfo, DirectoryUser
@@ -142,10 +146,8 @@ def find_licence_type(client: ItGlueClient, *, name: str = TYPE_NAME) -> Licence
 
 
 def ensure_licence_type(client: ItGlueClient, *, name: str = TYPE_NAME) -> LicenceType:
-    """The account's licence type, created with `FIELDS` when no type has exactly this name.
-
-    Resolve it once and pass it to every `sync_licences` call of a run: that saves two reads per organization.
-    """
+    """The account's licence type, created with `FIELDS` when no type has exactly this name (uncached: see
+    `account_licence_type`)."""
     existing = find_licence_type(client, name=name)
     if existing is not None:
         return existing
@@ -158,12 +160,74 @@ def ensure_licence_type(client: ItGlueClient, *, name: str = TYPE_NAME) -> Licen
         # either way, the type to use is the one IT Glue now has.
         if not (exc.status == 422 or isinstance(exc, ItGlueOutcomeUnknown)):
             raise
-        found = [t for t in client.list_flexible_asset_types(name=name) if t.get("name") == name]
-        if not found:
+        found = find_licence_type(client, name=name)
+        if found is None:
             raise
-        return _read_type(client, min(found, key=lambda t: int(t.id)).id, created=False)
+        return found
     log.info("IT Glue: created the flexible asset type %r (%s)", name, created.id)
     return _read_type(client, created.id, created=True)
+
+
+# (API URL, key digest, type name) -> the type as last read. The type is account-wide and changes only when a
+# person edits it, so re-reading it (two requests) for every organization would be a quarter of a resync.
+_TYPES: dict[tuple[str, str, str], LicenceType] = {}
+_TYPES_LOCK = threading.Lock()  # held while resolving: two threads of one process never both create the type
+
+
+def account_licence_type(client: ItGlueClient, *, create: bool, name: str = TYPE_NAME) -> LicenceType | None:
+    """The account's licence type, read once per process; `create`: create it when missing (else None).
+    Raises LicenceTypeUnusable (not cached: a person may fix the type)."""
+    key = (*client.account, name)
+    with _TYPES_LOCK:
+        cached = _TYPES.get(key)
+        if cached is not None:
+            return cached
+        found = ensure_licence_type(client, name=name) if create else find_licence_type(client, name=name)
+        if found is not None:
+            _TYPES[key] = replace(found, created=False)  # created by this call only
+        return found
+
+
+def forget_licence_types() -> None:
+    """Drop every cached type (an account emptied behind the process's back, as a test simulator's reset does)."""
+    with _TYPES_LOCK:
+        _TYPES.clear()
+
+
+def _replace_cached(client: ItGlueClient, stale: LicenceType, current: LicenceType | None, *, create: bool,
+                    name: str = TYPE_NAME) -> LicenceType | None:  # fmt: skip
+    """Drop `stale` from the cache and return the type to use now: `current` as just read, or when none has the
+    name any more, the one `account_licence_type` finds or creates (unless another thread already did)."""
+    key = (*client.account, name)
+    with _TYPES_LOCK:
+        if key in _TYPES and _TYPES[key].id == stale.id:
+            del _TYPES[key]
+        if current is not None:
+            _TYPES[key] = current
+    return current or account_licence_type(client, create=create, name=name)
+
+
+class _TypeChanged(Exception):
+    """The type was deleted or changed in IT Glue after it was read; `current`: what it is now (None: gone)."""
+
+    def __init__(self, current: LicenceType | None) -> None:
+        super().__init__("the licence type changed in IT Glue")
+        self.current = current
+
+
+def _recheck_type(client: ItGlueClient, ltype: LicenceType, exc: ItGlueError, checked: list[bool]) -> None:
+    """On the first 404/422 of a pass, read the type again: raise _TypeChanged when it is gone or different."""
+    if exc.status not in (404, 422) or checked:
+        return
+    checked.append(True)
+    try:
+        current = find_licence_type(client)
+    except LicenceTypeUnusable:
+        current = None  # the next resolution says why it is unusable
+    if current is None or (current.id, dict(current.keys), dict(current.kinds)) != (
+        ltype.id, dict(ltype.keys), dict(ltype.kinds)
+    ):  # fmt: skip
+        raise _TypeChanged(current)
 
 
 # --------------------------------------------------------------------------------------------- traits
@@ -254,6 +318,9 @@ def _assigned(users: Iterable[DirectoryUser], contact_ids: Mapping[str, str | in
 
 
 def _refused(result: LicenceSyncResult, sku_id: str, part: str, exc: ItGlueError) -> None:
+    """Record a write IT Glue refused (422) or whose outcome is unknown; raise any other error."""
+    if not (exc.status == 422 or isinstance(exc, ItGlueOutcomeUnknown)):
+        raise exc
     result.errors.append(LicenceError(sku_id, part, exc.status, exc.title, exc.detail, exc.pointer))
     log.warning("IT Glue licence %s: %s", part or sku_id, exc)
 
@@ -270,25 +337,60 @@ def sync_licences(
     """Make the organization's licence assets match the tenant's SKUs (`info.skus`).
 
     `contact_ids`: Microsoft 365 user object id -> IT Glue contact id, for the "Assigned users" tags.
+    `licence_type`: as `account_licence_type` gave it (the default); a type deleted or changed in IT Glue since
+    is read again and the sync starts over with it, once.
     A 422 (a record synced by a PSA or IT Glue's own integration, a required field a person added...) or a
     create whose answer was lost is recorded in the result and the other SKUs go on; any other IT Glue error
     (403, still throttled at the deadline) is raised, as for the rest of the sync.
     """
-    result = LicenceSyncResult()
+    tenant = _Tenant(
+        org=str(int(organization_id)),
+        tenant_id=info.tenant_id.lower(),
+        skus={str(s.get("skuId") or "").lower(): s for s in info.skus if s.get("skuId")},
+        holders=_assigned(users, contact_ids),
+    )
+    ltype: LicenceType | None
     try:
-        ltype = licence_type or ensure_licence_type(client)
+        ltype = licence_type or account_licence_type(client, create=True)
+        for recheck in (True, False):
+            if ltype is None:  # gone, and no subscription to create it for
+                return LicenceSyncResult()
+            try:
+                return _sync(client, ltype, tenant, checked=[] if recheck else [True])
+            except _TypeChanged as changed:
+                log.info("IT Glue: the flexible asset type %r (%s) changed or was deleted: read again", TYPE_NAME,
+                         ltype.id)  # fmt: skip
+                ltype = _replace_cached(client, ltype, changed.current, create=bool(info.skus))
     except LicenceTypeUnusable as exc:
+        result = LicenceSyncResult()
         result.errors.append(LicenceError("", "", 0, "flexible asset type unusable", str(exc)))
         return result
+    raise AssertionError("unreachable: the second pass never rechecks the type")
+
+
+@dataclass(frozen=True)
+class _Tenant:
+    """What one organization's sync needs of its tenant, whatever type each pass uses."""
+
+    org: str  # IT Glue organization id
+    tenant_id: str  # lowercase
+    skus: Mapping[str, Mapping[str, Any]]  # SKU id (lowercase) -> subscribed SKU
+    holders: Mapping[str, list[int]]  # SKU id -> contact ids of its users
+
+
+def _sync(client: ItGlueClient, ltype: LicenceType, t: _Tenant, *, checked: list[bool]) -> LicenceSyncResult:
+    result = LicenceSyncResult()
     result.type_id, result.type_created = ltype.id, ltype.created
-    org = str(int(organization_id))
-    tenant = info.tenant_id.lower()
+    org, tenant, skus = t.org, t.tenant_id, t.skus
     sku_key, tenant_key = ltype.keys[SKU_ID], ltype.keys.get(TENANT)
 
+    try:
+        listed = client.list_flexible_assets(flexible_asset_type_id=ltype.id, organization_id=org)
+    except ItGlueError as exc:
+        _recheck_type(client, ltype, exc, checked)
+        raise
     existing: dict[str, Resource] = {}
-    for asset in sorted(
-        client.list_flexible_assets(flexible_asset_type_id=ltype.id, organization_id=org), key=lambda a: int(a.id)
-    ):
+    for asset in sorted(listed, key=lambda a: int(a.id)):
         traits = asset.get("traits") or {}
         sku_id = str(traits.get(sku_key) or "").strip().lower()
         owner = str(traits.get(tenant_key) or "").strip().lower() if tenant_key else ""
@@ -300,12 +402,10 @@ def sync_licences(
             continue
         existing[sku_id] = asset
 
-    holders = _assigned(users, contact_ids)
-    skus = {str(s.get("skuId") or "").lower(): s for s in info.skus if s.get("skuId")}
     for sku_id in sorted(set(skus) | set(existing)):
         sku = skus.get(sku_id)
         part = str((sku or {}).get("skuPartNumber") or "")
-        desired = _desired(sku, sku_id, tenant, holders.get(sku_id, []))
+        desired = _desired(sku, sku_id, tenant, t.holders.get(sku_id, []))
         if sku is not None:
             desired[NAME] = licence_name(sku)  # written only where the asset has no name (see _changes)
         found = existing.get(sku_id)
@@ -313,12 +413,8 @@ def sync_licences(
             traits = {ltype.keys[n]: v for n, v in desired.items() if n in ltype.keys and v not in ("", None)}
             try:
                 client.create_flexible_asset(organization_id=org, flexible_asset_type_id=ltype.id, traits=traits)
-            except ItGlueOutcomeUnknown as exc:  # found by its SKU id next run if it was committed
-                _refused(result, sku_id, part, exc)
-                continue
-            except ItGlueError as exc:
-                if exc.status != 422:
-                    raise
+            except ItGlueError as exc:  # a lost answer: found by its SKU id next run if it was committed
+                _recheck_type(client, ltype, exc, checked)
                 _refused(result, sku_id, part, exc)
                 continue
             result.created += 1
@@ -338,8 +434,7 @@ def sync_licences(
             merged = {**_writable(current, ltype.kinds), **changes}
             client.replace_flexible_asset_traits(flexible_asset_id=asset.id, traits=merged)
         except ItGlueError as exc:
-            if exc.status != 422:
-                raise
+            _recheck_type(client, ltype, exc, checked)
             _refused(result, sku_id, part, exc)
             continue
         result.updated += 1

@@ -31,7 +31,6 @@ from shared.matching.normalize import fold
 
 if TYPE_CHECKING:
     from shared.directory.model import DirectoryInfo, DirectoryUser
-    from shared.docs.itglue_licences import LicenceType
 
 log = logging.getLogger("o365mon.itglue")
 
@@ -105,7 +104,6 @@ class ItGlueDocumentationStore:
         self._raw: dict[str, dict[str, Any]] = {}  # contact id -> attributes as last read (to merge into)
         self._rejections: list[str] = []
         self._lock = threading.Lock()
-        self._licence_type: LicenceType | None = None  # resolved once per store: the type is account-wide
 
     def close(self) -> None:
         if self._own_client:
@@ -121,24 +119,21 @@ class ItGlueDocumentationStore:
     ) -> list[str]:
         from shared.docs import itglue_licences
 
-        if self._licence_type is None:
-            try:
-                if info.skus:
-                    self._licence_type = itglue_licences.ensure_licence_type(self.client)
-                else:  # no subscriptions: only assets from an earlier sync could need marking
-                    self._licence_type = itglue_licences.find_licence_type(self.client)
-            except itglue_licences.LicenceTypeUnusable as exc:
-                self._reject(f"licences: {exc}")
-                return []
-            if self._licence_type is None:
-                return []
+        try:
+            # Account-wide and cached for the process; without subscriptions only earlier assets could need marking.
+            ltype = itglue_licences.account_licence_type(self.client, create=bool(info.skus))
+        except itglue_licences.LicenceTypeUnusable as exc:
+            self._reject(f"licences: {exc}")
+            return []
+        if ltype is None:
+            return []
         res = itglue_licences.sync_licences(
             self.client,
             organization_id=org_id,
             info=info,
             users=users,
             contact_ids=contact_ids,
-            licence_type=self._licence_type,
+            licence_type=ltype,
         )
         for err in res.errors:
             self._reject(err.text())

@@ -3,7 +3,7 @@
 - `DocOrganizations`: PartitionKey "org", RowKey organization id (an MSP documents hundreds to a few
   thousand organizations: one small partition, read whole by the matcher).
 - `DocContacts`: PartitionKey organization id; its contacts packed up to `PACK_ROWS` per entity (RowKey
-  `~pack-NNNN`; zlib-compressed JSON split over binary properties D00, D01, ...). One entity per contact
+  `~pack-NNNN`, shared/store/packs.py). One entity per contact
   cost ~1 ms of SDK CPU each even in 100-entity transactions (60,000 contacts took 80 s to import); packed,
   an organization is one partition query to read and a few conditional (ETag) writes. Rows of the older
   one-entity-per-contact layout (RowKey = contact id) are still read, and deleted once their contact is
@@ -13,19 +13,18 @@
 from __future__ import annotations
 
 import json
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import UpdateMode
 
 from shared.docs.base import StoreReport
 from shared.docs.model import CREATED, Contact, Organization, contact_id_for, organization_id_for
 from shared.store import storage
+from shared.store.packs import PACK_PREFIX, Pack, merge
 
 if TYPE_CHECKING:
     from shared.directory.model import DirectoryInfo, DirectoryUser
@@ -33,15 +32,8 @@ if TYPE_CHECKING:
 ORGS = "DocOrganizations"
 CONTACTS = "DocContacts"
 ORG_PARTITION = "org"
-PACK_PREFIX = "~pack-"  # '~' sorts after every id the importer or the matcher makes, so packs come last
 PACK_ROWS = 2_000  # contacts per packed entity (~120 KB compressed)
-PROPERTY_BYTES = 60_000  # a binary property holds at most 64 KiB
-MAX_PROPERTIES = 15  # 15 x 60 KB stays under the 1 MiB entity limit
 WRITE_ATTEMPTS = 5
-
-
-class PackFullError(Exception):
-    pass
 
 
 def _org_entity(o: Organization) -> dict:
@@ -195,7 +187,7 @@ class TableDocumentationStore:
 
     def contacts(self, org_id: str) -> list[Contact]:
         legacy, packed = _split_entities(self._entities(org_id))
-        merged = {c.id: c for c in legacy} | {c.id: c for pack in packed.values() for c in pack.contacts}
+        merged = {c.id: c for c in legacy} | {c.id: c for pack in packed.values() for c in _pack_contacts(pack)}
         return list(merged.values())
 
     def contact(self, org_id: str, contact_id: str) -> Contact | None:
@@ -219,9 +211,9 @@ class TableDocumentationStore:
         table = storage.table(self.contacts_table)
         for attempt in range(WRITE_ATTEMPTS):
             legacy, packs = _split_entities(self._entities(org_id))
-            changed = _merge(org_id, packs, by_id)
+            changed = merge(org_id, packs, {cid: _packed(c) for cid, c in by_id.items()}, per_pack=PACK_ROWS)
             try:
-                for pack in changed.values():
+                for pack in changed:
                     pack.write(table)
             except HttpResponseError as exc:
                 if exc.status_code in (409, 412) and attempt < WRITE_ATTEMPTS - 1:
@@ -234,35 +226,12 @@ class TableDocumentationStore:
         storage.delete_rows(storage.table(self.contacts_table), org_id, row_keys)
 
 
-def _merge(org_id: str, packs: dict[str, _Pack], by_id: dict[str, Contact]) -> dict[str, _Pack]:
-    """The packs to write: copies of the stored ones with the contacts replaced or added."""
-    home = {cid: key for key, p in packs.items() for cid in p.rows}
-    changed: dict[str, _Pack] = {}
-
-    def writable(key: str) -> _Pack:
-        if key not in changed:
-            old = packs.get(key)
-            changed[key] = _Pack(org_id, key, dict(old.rows), old.etag) if old else _Pack(org_id, key)
-        return changed[key]
-
-    last = max(packs, default=f"{PACK_PREFIX}{0:04d}")
-    next_index = int(last.removeprefix(PACK_PREFIX)) + 1
-    for c in by_id.values():
-        key = home.get(c.id)
-        if key is None:
-            if len(writable(last).rows) >= PACK_ROWS:
-                last, next_index = f"{PACK_PREFIX}{next_index:04d}", next_index + 1
-            key = last
-        writable(key).rows[c.id] = _packed(c)
-    return changed
-
-
-def _split_entities(entities: list[dict]) -> tuple[list[Contact], dict[str, _Pack]]:
+def _split_entities(entities: list[dict]) -> tuple[list[Contact], dict[str, Pack]]:
     legacy: list[Contact] = []
-    packs: dict[str, _Pack] = {}
+    packs: dict[str, Pack] = {}
     for e in entities:
         if e["RowKey"].startswith(PACK_PREFIX):
-            packs[e["RowKey"]] = _Pack.from_entity(e)
+            packs[e["RowKey"]] = Pack.from_entity(e)
         else:
             legacy.append(_contact(e))
     return legacy, packs
@@ -280,39 +249,5 @@ def _unpacked(org_id: str, d: dict) -> Contact:
     return _contact({**d, "PartitionKey": org_id})
 
 
-class _Pack:
-    def __init__(self, org_id: str, row_key: str, rows: dict[str, dict] | None = None, etag: str = "") -> None:
-        self.org_id, self.row_key, self.rows, self.etag = org_id, row_key, rows or {}, etag
-
-    @classmethod
-    def from_entity(cls, e: dict) -> _Pack:
-        blob = b"".join(bytes(e[f"D{i:02d}"]) for i in range(int(e.get("Parts", 0))))
-        rows = json.loads(zlib.decompress(blob)) if blob else []
-        etag = e.metadata.get("etag", "") if hasattr(e, "metadata") else ""
-        return cls(e["PartitionKey"], e["RowKey"], {r["RowKey"]: r for r in rows}, etag)
-
-    @property
-    def contacts(self) -> list[Contact]:
-        return [_unpacked(self.org_id, r) for r in self.rows.values()]
-
-    def entity(self) -> dict:
-        blob = zlib.compress(json.dumps(list(self.rows.values()), ensure_ascii=False, separators=(",", ":")).encode())
-        parts = [blob[i : i + PROPERTY_BYTES] for i in range(0, len(blob), PROPERTY_BYTES)]
-        if len(parts) > MAX_PROPERTIES:
-            raise PackFullError(f"organization {self.org_id}: pack {self.row_key} exceeds the entity size limit")
-        entity = {"PartitionKey": self.org_id, "RowKey": self.row_key, "Count": len(self.rows), "Parts": len(parts)}
-        entity.update({f"D{i:02d}": part for i, part in enumerate(parts)})
-        return entity
-
-    def write(self, table: TableClient) -> None:
-        # Plain requests, not transactions: the SDK's multipart encoding of large batch bodies cost more CPU
-        # than the requests themselves.
-        if not self.etag:
-            table.create_entity(entity=self.entity())
-        else:
-            table.update_entity(
-                entity=self.entity(),
-                mode=UpdateMode.REPLACE,
-                etag=self.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
+def _pack_contacts(pack: Pack) -> list[Contact]:
+    return [_unpacked(pack.partition, r) for r in pack.rows.values()]

@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 import time
+from typing import Self
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -96,7 +97,7 @@ class Lease:
         except (ResourceModifiedError, ResourceNotFoundError):
             return False
 
-    def acquire(self) -> Lease:
+    def acquire(self) -> Self:
         deadline = time.monotonic() + self.wait
         while not self._try():
             if time.monotonic() >= deadline:
@@ -136,3 +137,9 @@ class Lease:
             )
         except (ResourceModifiedError, ResourceNotFoundError):
             pass
+
+    def __enter__(self) -> Self:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
