@@ -20,18 +20,19 @@ from shared.checks.service import answer
 from shared.collect import fanout
 from shared.collect.catalog import DATASETS
 from shared.matching import messages
-from shared.store import runs, storage, tenants
+from shared.store import runs, snapshots, storage, tenants
 from shared.store.lease import Lease
 from tests.support import use_simulator
 
 CLIENT_ID = "f0f0f0f0-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "fan-out-secret"
 SEEDS = iter(range(7001, 7100))  # seeds no other test uses: a seed is a tenant
+SHARED_POOL_SEEDS = (7101, 7102)
 
 
 @pytest.fixture(scope="module")
 def sim(graph_simulator: GraphSimulator) -> GraphSimulator:
-    sample = [SampleTenant.generate(seed, 40) for seed in range(7001, 7040)]
+    sample = [SampleTenant.generate(seed, 40) for seed in (*range(7001, 7040), *SHARED_POOL_SEEDS)]
     return graph_simulator.serve(sample, {CLIENT_ID: AppCredential(secret=SECRET)})
 
 
@@ -257,3 +258,23 @@ def test_a_missing_permission_is_named_and_the_other_datasets_still_collect(env,
     assert status.startswith("CRITICAL: Report 'mailbox_usage' last collection: failed at "), status
     assert "Reports.Read.All missing" in status
     assert check(t, **{"filter-report": "^organization$"}).startswith("OK:")
+
+
+def test_tenants_collected_by_one_worker_process_each_get_their_own_data(env, runner) -> None:
+    """The worker's tenants share one HTTP connection pool; each request still carries its own tenant's token (the
+    simulator answers with the data of the tenant the token was issued for)."""
+    pair = [SampleTenant.generate(seed, 40) for seed in SHARED_POOL_SEEDS]
+    for t in pair:
+        tenants.add(tenants.Tenant(t.tenant_id, t.display_name, [t.domain]))
+        send(t)
+    runner()
+    wait_until(lambda: queue_empty() and all(finished_runs(t) for t in pair), 120)
+    for t, other in (pair, pair[::-1]):
+        assert finished_runs(t)[0]["Status"] == "success"
+        email = snapshots.current(t.tenant_id, "email_activity")
+        assert email is not None
+        upn = email.columns.index("User Principal Name")
+        domains = {row[upn].rsplit("@", 1)[1] for row in snapshots.load_rows(email)}
+        assert domains == {t.domain} and other.domain not in domains
+        org = snapshots.current(t.tenant_id, "organization")
+        assert org is not None and [row[0] for row in snapshots.load_rows(org)] == [t.tenant_id]

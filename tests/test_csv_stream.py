@@ -79,3 +79,12 @@ def test_mailbox_byte_counts_above_int32() -> None:
     )
     _, rows = parse(BOM + f"{header}\n{row}\n".encode(), MAILBOX_USAGE)
     assert rows == [["john.doe@contoso.com", "2023-01-24", 5719031, 105226698752, 106300440576, 107374182400, 191, 7]]
+
+
+def test_a_count_that_is_not_a_number_is_refused_naming_its_line_column_and_value() -> None:
+    bad = ROW_B.replace(",3,", ", 12abc ,")
+    body = BOM + "\n".join([EMAIL_HEADER, ROW_A, bad, ""]).encode()
+    with pytest.raises(ReportFormatError, match=r"line 3: 'Receive Count' is not a number: '12abc'"):
+        parse(body)
+    _, rows = parse(BOM + "\n".join([EMAIL_HEADER, ROW_A.replace(",5,", ", 5 ,"), ""]).encode())
+    assert rows[0][2] == 5  # padded counts are still counts

@@ -396,6 +396,31 @@ def test_report_throttling_window(sim: GraphSimulator) -> None:
     assert raw_request(other, headers=auth)[0] == 302
 
 
+def test_prerendered_bodies_are_served_byte_for_byte_and_still_throttled(sim: GraphSimulator) -> None:
+    auth = bearer(sim)
+    paths = [
+        "getEmailActivityUserDetail(period='D7')",
+        f"getEmailActivityUserDetail(date={CONTOSO.report_refresh_date.isoformat()})",
+        "getMailboxUsageDetail(period='D7')",
+    ]
+
+    def download(path: str) -> tuple[int, bytes]:
+        status, headers, _ = raw_request(f"{sim.graph_endpoint}/v1.0/reports/{path}", headers=auth)
+        if status != 302:
+            return status, b""
+        return status, raw_request(headers["Location"])[2]
+
+    fresh = [download(p) for p in paths]
+    sim.reset()
+    sim.render_cache_bytes = 64 * 1024 * 1024
+    sim.throttle_limit = 2
+    held = sim.prerender([CONTOSO])
+    assert held > sum(len(body) for _, body in fresh)  # every report's forms, not only these three
+    assert [download(p) for p in paths] == fresh and all(s == 302 and b for s, b in fresh)
+    assert download(paths[2]) == fresh[2]
+    assert download(paths[2])[0] == 429, "a cached body is still behind the report request's throttling"
+
+
 def test_report_settings_patch(sim: GraphSimulator) -> None:
     auth = bearer(sim, FABRIKAM) | {"Content-Type": "application/json"}
     url = sim.graph_endpoint + "/v1.0/admin/reportSettings"

@@ -126,6 +126,7 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
         # What reset() restores: the options above as constructed.
         self._defaults = {name: getattr(self, name) for name in _RESETTABLE}
         self._rendered: collections.OrderedDict[tuple, bytes] = collections.OrderedDict()
+        self._rendered_bytes = 0  # the bodies' total length in _rendered
         self._health: dict[str, list[dict]] = {}
         # GDAP: a partner tenant's relationships, and the customers' current names (delegatedAdminCustomers
         # shows today's name, a relationship the name it had when it was created).
@@ -328,6 +329,7 @@ class GraphSimulator(LoginEndpoints, GraphEndpoints, ReportEndpoints, FaultEndpo
             self._grants.clear()
             self._downloads.clear()
             self._rendered.clear()
+            self._rendered_bytes = 0
         self._index_tenants()
         self.reset()
         return self
