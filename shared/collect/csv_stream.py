@@ -11,7 +11,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 from shared.collect.catalog import Dataset, Kind
 
@@ -75,7 +75,7 @@ class ParsedReport:
                     f"{self.report.function}: line {line_no} has {len(cells)} of {width} cells (truncated download?)"
                 )
             try:
-                row = [
+                row: list[Any] = [
                     (int(value) if value.strip() else None) if count else value.strip()
                     for value, count in zip([cells[i] for i in index], counts, strict=True)
                 ]
