@@ -14,7 +14,7 @@ import azure.functions as func
 
 from functions.http_errors import _answering
 from shared import docs
-from shared.api import openapi
+from shared.api import openapi, routes
 from shared.console import auth, pages
 from shared.console import review as review_view
 from shared.console.auth import Principal
@@ -229,13 +229,7 @@ def _back(req: func.HttpRequest, notice: str) -> func.HttpResponse:
 
 
 # -- the console routes in the OpenAPI description (shared.api.openapi): pages answer HTML, refusals HTML or JSON
-def _page(description: str) -> dict:
-    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
-
-
-def _refusals(*statuses: int) -> dict[int, dict]:
-    both = {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": openapi.ref("Error")}}
-    return {s: {"description": openapi.ERROR_TEXT.get(s, "Refused."), "content": both} for s in statuses}
+_page, _refusals = routes.html_page, routes.console_refusals
 
 
 def _described(method: str, route: str, role: str, summary: str, op_id: str, ok: dict, **extra: object) -> Any:

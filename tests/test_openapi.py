@@ -55,8 +55,8 @@ def test_a_route_without_a_description_is_named() -> None:
     def health(req: func.HttpRequest) -> func.HttpResponse:
         return func.HttpResponse("OK")
 
-    @bp.route(route="console/data/dashboard", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-    def dashboard(req: func.HttpRequest) -> func.HttpResponse:
+    @bp.route(route="console/data/forecast", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+    def forecast(req: func.HttpRequest) -> func.HttpResponse:
         return func.HttpResponse("{}")
 
     @bp.route(route="sync/logs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -65,7 +65,7 @@ def test_a_route_without_a_description_is_named() -> None:
 
     app.register_functions(bp)
     assert undescribed_routes(app, DOCUMENT) == [
-        "GET /api/console/data/dashboard",
+        "GET /api/console/data/forecast",
         "GET /api/sync/logs (described as admin, registered function)",
     ]
 

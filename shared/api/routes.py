@@ -1,16 +1,21 @@
-"""The description of the admin routes (functions/review.py), the health probe (functions/health.py) and the
-description itself (functions/openapi.py): one `Operation` per method, the answers' schemas in `SCHEMAS`."""
+"""The description of the admin routes (functions/review.py), the health probe (functions/health.py), the
+description itself (functions/openapi.py) and the console insights (functions/insights.py): one `Operation` per
+method, the answers' schemas in `SCHEMAS`; the helpers of every console route's description."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from shared.api.openapi import (
     ADMIN,
     ANONYMOUS,
     BOOLEAN,
+    ERROR_TEXT,
     FUNCTION,
     INTEGER,
+    ROUTE_PREFIX,
+    SIGNED_IN,
     STRING,
     STRINGS,
     Operation,
@@ -21,8 +26,13 @@ from shared.api.openapi import (
     query,
     ref,
 )
+from shared.checks.result import State
+from shared.console.auth import READER
+from shared.insights import dashboard, licences
+from shared.insights.summary import CHECKS, CONSENT_STATES
 from shared.matching import actions, orgs
 from shared.matching.state import RESULT_COLUMNS
+from shared.store import history
 
 # Admin routes read storage (503 when it is unreachable) and, for most, the documentation system: its own
 # refusals keep their status (shared.errors.classify), with the JSON error body.
@@ -359,3 +369,222 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=_STORAGE,
     ),
 )
+
+
+# -- the console routes in the OpenAPI description: signed in with an app role (SIGNED_IN); pages answer HTML,
+# their refusals HTML or JSON (functions.console.refusal: JSON when the Accept header asks only for it), the
+# data routes under /console/data/ JSON both ways.
+_HTML = {"type": "string"}
+
+
+def html_page(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": _HTML}}}
+
+
+def console_refusals(*statuses: int, data: bool = False, why: dict[int, str] | None = None) -> dict[int, dict]:
+    """The refusals of a console route (`why`: what a status means there, else the generic text)."""
+    content: dict[str, Any] = {"application/json": {"schema": ref("Error")}}
+    if not data:
+        content = {"text/html": {"schema": _HTML}, **content}
+    texts = {**ERROR_TEXT, 401: "Nobody is signed in (or sign-in is off on this deployment).", **(why or {})}
+    return {s: {"description": texts.get(s, "Refused."), "content": content} for s in statuses}
+
+
+# -- the console insights (functions/insights.py over shared.insights and shared.store.history)
+_CHECK_IDS = [c.check_id for c in CHECKS]
+_STATES = [s.name for s in State]
+_ID = "|".join(re.escape(i) for i in _CHECK_IDS)
+_CHECK_CELL: dict[str, dict[str, Any]] = {
+    "status": {"enum": [*_STATES, dashboard.NEVER], "description": f"{dashboard.NEVER}: no result yet."},
+    "output": {"type": "string", "description": "The plugin's first line ('' without a result)."},
+    "at": {"type": "string", "description": "When it was computed (ISO 8601, '' without a result)."},
+}
+_ROW: dict[str, dict[str, Any]] = {
+    "tenant_id": STRING,
+    "name": {"type": "string", "minLength": 1, "description": "Display name, else first domain, else tenant id."},
+    "domains": STRINGS,
+    "consent": {"enum": list(CONSENT_STATES)},
+    "consent_detail": STRING,
+    "worst": {"enum": _STATES, "description": "The worst result of the selected checks (UNKNOWN without any)."},
+    "last_success": {"type": "string", "description": "The last successful collection (ISO 8601, '' if none)."},
+    "age_s": {**nullable({"type": "integer"}), "description": "Seconds since last_success; null if none."},
+    "last_run_status": STRING,
+    "last_error": STRING,
+}
+
+
+def _checks(cell: dict[str, Any], *, every: bool) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "propertyNames": {"enum": _CHECK_IDS},
+        "additionalProperties": cell,
+        "required": _CHECK_IDS if every else [],
+        "description": "By check id: the selected checks (the tenant page: every one).",
+    }
+
+
+_INSIGHTS_SCHEMAS: dict[str, dict[str, Any]] = {
+    "DashboardRow": obj({**_ROW, "checks": _checks(obj(_CHECK_CELL), every=False)}),
+    "Dashboard": obj(
+        {
+            "generated": {"type": "string", "format": "date-time"},
+            "checks": {
+                "type": "array",
+                "items": obj({"id": {"enum": _CHECK_IDS}, "title": STRING, "selected": BOOLEAN}),
+                "minItems": len(CHECKS),
+                "maxItems": len(CHECKS),
+                "description": "Every dashboard check, in column order.",
+            },
+            "query": obj(
+                {
+                    "checks": {"type": "array", "items": {"enum": _CHECK_IDS}, "minItems": 1},
+                    "problems": BOOLEAN,
+                    "sort": {"enum": list(dashboard.SORTS)},
+                    "order": {"enum": ["asc", "desc"]},
+                }
+            ),
+            "tenants": {"type": "integer", "minimum": 0, "description": "Tenants with a summary, before filters."},
+            "counts": {
+                **obj({name: {"type": "integer", "minimum": 0} for name in _STATES}),
+                "description": "Rows shown per worst status.",
+            },
+            "rows": {"type": "array", "items": ref("DashboardRow")},
+        }
+    ),
+    "TenantInsights": obj(
+        {
+            **_ROW,
+            "checks": _checks(
+                obj(
+                    {
+                        **_CHECK_CELL,
+                        "title": STRING,
+                        "plugin": STRING,
+                        "mode": STRING,
+                        "options": {"type": "object", "additionalProperties": STRING},
+                        "long_output": STRING,
+                    }
+                ),
+                every=True,
+            ),
+            "metrics": {
+                "type": "array",
+                "items": obj({"id": {"enum": list(history.METRICS)}, "title": STRING, "unit": STRING}),
+            },
+        }
+    ),
+    "HistorySeries": obj(
+        {
+            "tenant": STRING,
+            "metric": {"enum": list(history.METRICS)},
+            "title": STRING,
+            "unit": STRING,
+            "dates": {"type": "array", "items": {"type": "string", "format": "date"}},
+            "x": {"type": "array", "items": INTEGER, "description": "The dates as epoch seconds at 00:00 UTC."},
+            "series": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "label": STRING,
+                        "values": {
+                            "type": "array",
+                            "items": nullable(INTEGER),
+                            "description": "One per date; null where the day has no figure.",
+                        },
+                    }
+                ),
+                "description": "licences: '<SKU> enabled' and '<SKU> consumed' per SKU; else the metric's series.",
+            },
+        }
+    ),
+    "LicenceReport": obj(
+        {
+            "columns": {"const": list(licences.COLUMNS)},
+            "rows": {
+                "type": "array",
+                "items": obj(
+                    {
+                        **{c: STRING for c in licences.COLUMNS},
+                        "enabled": INTEGER,
+                        "consumed": INTEGER,
+                        "free": INTEGER,
+                        "previous_month_date": {
+                            "type": "string",
+                            "description": "The previous month's last figures' day, '' without any.",
+                        },
+                        "enabled_change": nullable(INTEGER),
+                        "consumed_change": nullable(INTEGER),
+                    }
+                ),
+                "description": "By tenant name, tenant id and SKU.",
+            },
+        }
+    ),
+}
+SCHEMAS |= _INSIGHTS_SCHEMAS
+
+# Every piece of `checks` an optional check id: 'a,b', ' a , ,b' and '' (every check) are fine.
+_CHECKS_PATTERN = rf"^\s*({_ID})?\s*(,\s*({_ID})?\s*)*$"
+_BOARD_PARAMS = (
+    query("checks", {"type": "string", "pattern": _CHECKS_PATTERN}, "Comma-separated check ids (empty: every one)."),
+    *(
+        query(f"check-{i}", STRING, f"The page's checkbox: on or 1 selects {i} (read when `checks` is empty).")
+        for i in _CHECK_IDS
+    ),
+    query("problems", STRING, "1, true, yes or on: only the tenants whose worst status is not OK."),
+    query("sort", {"enum": ["", *dashboard.SORTS], "default": "name"}, "The order of the rows (empty: name)."),
+    query("order", {"enum": ["", "asc", "desc"], "default": "asc"}, "desc: descending."),
+)
+_BAD_BOARD = {400: "Unknown check id or sort; the body says which and what is expected."}
+_NO_TENANT = {
+    400: "The tenant id is not a storage key (empty, too long or / \\ # ?).",
+    404: "No summary for this tenant (never collected, or not a tenant id).",
+}
+_TENANT_ID = path_param("tenant", "The tenant id (case-insensitive).")
+
+
+def _insight(
+    route: str, op_id: str, summary: str, ok: dict[int, dict], refusals: dict[int, dict], **extra: Any
+) -> Operation:
+    return Operation(
+        method="GET", route=route, auth=SIGNED_IN, summary=summary, tag="console", operation_id=op_id,
+        responses={**ok, **refusals}, role=READER, **extra,
+    )  # fmt: skip
+
+
+OPERATIONS += (
+    _insight("console", "console_dashboard", "Dashboard: every tenant's check results",
+             {200: html_page("The dashboard page.")},
+             console_refusals(400, 401, 403, 500, 503, why=_BAD_BOARD), parameters=_BOARD_PARAMS),
+    # The pages link to the dashboard as /api/console/ (pages.BASE + "/"): the host routes it to the same function.
+    _insight("console", "console_dashboard_slash", "Dashboard (the pages' links end with a slash)",
+             {200: html_page("The dashboard page.")}, console_refusals(400, 401, 403, 500, 503, why=_BAD_BOARD),
+             parameters=_BOARD_PARAMS, path=f"{ROUTE_PREFIX}/console/"),
+    _insight("console/data/dashboard", "console_data_dashboard", "The dashboard's data",
+             {200: json_body("One row per tenant, filtered and sorted as asked.", ref("Dashboard"))},
+             console_refusals(400, 401, 403, 500, 503, data=True, why=_BAD_BOARD), parameters=_BOARD_PARAMS),
+    _insight("console/tenants/{tenant}", "console_tenant", "One tenant: every check with its details, history charts",
+             {200: html_page("The tenant page.")},
+             console_refusals(400, 401, 403, 404, 500, 503, why=_NO_TENANT), parameters=(_TENANT_ID,)),
+    _insight("console/data/tenants/{tenant}", "console_data_tenant", "One tenant's page data",
+             {200: json_body("Every check's result with its long output, and the metrics to chart.",
+                             ref("TenantInsights"))},
+             console_refusals(400, 401, 403, 404, 500, 503, data=True, why=_NO_TENANT), parameters=(_TENANT_ID,)),
+    _insight("console/data/history/{tenant}/{metric}", "console_data_history",
+             "One metric's daily history for a tenant (within HISTORY_RETENTION_DAYS), shaped for uPlot",
+             {200: json_body("The series (empty for a tenant without history).", ref("HistorySeries"))},
+             console_refusals(400, 401, 403, 404, 500, 503, data=True, why={
+                 400: _NO_TENANT[400], 404: f"Unknown metric; expected one of {', '.join(history.METRICS)}."}),
+             parameters=(_TENANT_ID, path_param("metric", "The metric.", {"enum": list(history.METRICS)}))),
+    _insight("console/licences", "console_licences", "Licence report: every tenant's SKUs with last month's change",
+             {200: html_page("The licence report page.")}, console_refusals(401, 403, 500, 503)),
+    _insight("console/data/licences", "console_data_licences", "The licence report as JSON, or a CSV download",
+             {200: {"description": "The report.", "content": {
+                 "application/json": {"schema": ref("LicenceReport")},
+                 "text/csv": {"schema": {"type": "string", "pattern": "^" + ",".join(licences.COLUMNS) + "\r\n"},
+                              "example": ",".join(licences.COLUMNS) + "\r\n"}},
+                 "headers": {"Content-Disposition": {"description": "CSV: a download (the JSON has none).",
+                                                     "schema": STRING}}}},
+             console_refusals(400, 401, 403, 500, 503, data=True, why={400: "format must be json or csv."}),
+             parameters=(query("format", {"enum": ["json", "csv"], "default": "json"}, "The format."),)),
+)  # fmt: skip
