@@ -26,7 +26,7 @@ SECRET = "sync-secret"
 
 @pytest.fixture(scope="module")
 def sim(graph_simulator: GraphSimulator) -> GraphSimulator:
-    sample = [SampleTenant.generate(501, 1100), SampleTenant.generate(502, 30)]
+    sample = [SampleTenant.generate(501, 1100), SampleTenant.generate(502, 30), SampleTenant.generate(7802, 30)]
     return graph_simulator.serve(sample, {CLIENT_ID: AppCredential(secret=SECRET)})
 
 
@@ -73,7 +73,7 @@ def test_directory_sync_pages_stores_packed_and_enqueues_a_base64_match(graph_en
 
 
 def test_failed_directory_sync_is_logged_and_enqueues_nothing(graph_env, monkeypatch) -> None:
-    sample = SampleTenant.generate(502, 30)
+    sample = SampleTenant.generate(7802, 30)
     tenants.add(tenants.Tenant(tenant_id=sample.tenant_id, credential_prefix="WRONG"))
     monkeypatch.setenv("WRONG_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("WRONG_CLIENT_SECRET", "nope")

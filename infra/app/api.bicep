@@ -189,6 +189,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     ITGLUE_API_URL: itglueApiUrl
     // A third of the account's 3,000 requests per 5 minutes per instance: other integrations spend the rest.
     ITGLUE_RATE_SHARE: '1000'
+    // The console's history charts and the licence report's previous month read it; a year and a month.
+    HISTORY_RETENTION_DAYS: '400'
     ITGLUE_API_KEY: empty(itglueApiKeySecretName) ? '' : '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${itglueApiKeySecretName})'
     ITGLUE_PRIMARY_EMAIL: itgluePrimaryEmail
     ITGLUE_TERMINATED_CONTACT_TYPE_ID: itglueTerminatedContactTypeId

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from shared.checks import engine, service
 from shared.collect.catalog import DATASETS
+from shared.errors import classify, log_failure
 from shared.store import collection_status, history, runs, snapshots, storage, summaries, tenants
 from shared.store.summaries import CheckOutcome
 
@@ -174,8 +175,8 @@ def record_collection(tenant: tenants.Tenant, run: runs.RunRecord) -> None:
     """The hook the collector calls once a tenant's run is recorded: summary and history. Never raises."""
     try:
         _record(tenant, run)
-    except Exception:
-        log.warning("tenant %s: summary and history not updated", tenant.tenant_id, exc_info=True)
+    except Exception as exc:  # the run is recorded already; the dashboard shows its age until the next one
+        log_failure(f"tenant {tenant.tenant_id}: summary and history", exc, classify(exc))
 
 
 def _record(tenant: tenants.Tenant, run: runs.RunRecord) -> None:
