@@ -28,7 +28,7 @@ from shared.store import storage
 SUMMARIES = "TenantSummaries"
 DETAILS = "TenantSummaryDetails"
 PARTITION = "tenants"
-MAX_LONG = 30000  # characters of long output kept per check (Table strings stop at 32 K UTF-16 characters)
+MAX_LONG = 30000  # UTF-16 units of output kept per check and property (Table strings stop at 32 K of them)
 
 BOARD = "Board"
 LICENCES = "LicenceFigures"  # JSON list of the tenant's SKUs (the licence report)
@@ -59,14 +59,28 @@ class CheckOutcome:
     at: str
 
 
+def _units(text: str) -> int:
+    # Table Storage counts string sizes in UTF-16 code units: a character outside the BMP (an emoji in a
+    # mailbox's display name) takes two
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _first_line(output: str, limit: int) -> str:
+    """The check's first line, whole when it fits a Table string (a status check on a big tenant names every
+    problem mailbox in it); otherwise cut, and the page says so."""
+    if _units(output) <= limit:
+        return output
+    return output[: limit // 2] + " ... (cut: run the check for the whole line)"
+
+
 def _cut(lines: list[str], limit: int) -> str:
     text, used = [], 0
     for i, line in enumerate(lines):
-        if used + len(line) + 1 > limit:
+        if used + _units(line) + 1 > limit:
             text.append(f"... {len(lines) - i} more lines not kept")
             break
         text.append(line)
-        used += len(line) + 1
+        used += _units(line) + 1
     return "\n".join(text)
 
 
@@ -84,8 +98,8 @@ def save(
     recomputed checks' long outputs."""
     outcomes = list(outcomes)
     details = [
-        ("upsert", {"PartitionKey": tenant_id, "RowKey": o.check_id, "Status": o.status, "Output": o.output,
-                    "Long": _cut(o.long_output, MAX_LONG), "At": o.at})
+        ("upsert", {"PartitionKey": tenant_id, "RowKey": o.check_id, "Status": o.status,
+                    "Output": _first_line(o.output, MAX_LONG), "Long": _cut(o.long_output, MAX_LONG), "At": o.at})
         for o in outcomes
     ]  # fmt: skip
     if details:  # one partition: one transaction
