@@ -205,6 +205,12 @@ def sign_in(browser: Any, console: Console) -> Callable[..., Any]:
         field_.send_keys(name or f"Test {role.title()}")
         browser.find_element(By.CSS_SELECTOR, f"input[name=role][value={role}]").click()
         browser.find_element(By.ID, "sign-in").click()
+        # The click starts a navigation that Selenium does not wait for: wait for the signed-in page itself.
+        wait_for(
+            browser,
+            lambda b: "/.auth/login" not in b.current_url and b.find_elements(By.CSS_SELECTOR, "[data-testid=role]"),
+        )
+        wait_for(browser, lambda b: b.execute_script("return document.readyState") == "complete")
         return browser
 
     return sign_in
