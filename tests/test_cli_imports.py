@@ -34,6 +34,14 @@ UNUSED_BY_CHECK = (
     "shared.collect.graph",
     "shared.collect.collector",
     "shared.cli.sync",
+    # The SDK's default transport and its stack: the check path sends over http.client
+    # (shared/store/transport.py); urllib.request (and TLS with it) only for tenant discovery.
+    "requests",
+    "urllib3",
+    "charset_normalizer",
+    "urllib.request",
+    # Only for a pattern that needs a timeout; the mode's default patterns compile with `re`.
+    "regex",
 )
 
 

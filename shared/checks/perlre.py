@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from collections.abc import Callable
-
-import regex
+from typing import TYPE_CHECKING
 
 from shared.echo import echo
 
 from .limits import current
 from .result import CheckError
+
+if TYPE_CHECKING:
+    import regex
 
 _POSIX = {
     "alpha": "a-zA-Z",
@@ -33,7 +36,9 @@ _POSIX = {
     "print": r"\x20-\x7e",
     "graph": r"\x21-\x7e",
 }
-_FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE, "g": 0, "o": 0}
+# Perl's flags as `regex` bits (the same values as `re`'s); `regex` itself is imported by compile_perl only:
+# ~10 ms of a plugin process's start-up, and most checks are not filtered.
+_FLAGS = {"i": int(re.I), "m": int(re.M), "s": int(re.S), "x": int(re.X), "g": 0, "o": 0}
 # The engine expands counted repetitions when it compiles ('(?:a{1000}){1000}' takes most of a second), and
 # compiling cannot be interrupted: their product is bounded instead.
 MAX_REPETITIONS = 100_000
@@ -77,10 +82,10 @@ class BoundedPattern:
     """A compiled user pattern whose matches are paid from the check's regex budget (shared/checks/limits.py)."""
 
     __slots__ = ("_rx", "option", "pattern", "search", "sub")
-    search: Callable[[str], regex.Match | None]
+    search: Callable[[str], regex.Match | re.Match | None]
     sub: Callable[..., str]  # (replacement, text, count=0)
 
-    def __init__(self, rx: regex.Pattern, option: str, linear: bool = False):
+    def __init__(self, rx: regex.Pattern | re.Pattern, option: str, linear: bool = False):
         self._rx, self.option, self.pattern = rx, option, rx.pattern
         if linear:  # nothing to bound: the engine's own methods, at full speed
             self.search, self.sub = rx.search, rx.sub
@@ -184,8 +189,21 @@ def compile_perl(
                 f"Invalid regular expression in {what} '{echo(pattern)}': counted repetitions multiply to more "
                 f"than {MAX_REPETITIONS}."
             )
+    linear = without_repetition(translated)
+    if linear:
+        # Nothing to bound, so no need for `regex`'s timeouts: the standard engine, which `regex`'s VERSION0
+        # follows, spares a plugin process the ~15 ms import (default patterns like filter-counters' are
+        # of this kind). What `re` does not know (\K, \h, possessive forms...) goes to `regex` below.
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # re's FutureWarning on a '[[' set: `regex` decides those
+                return BoundedPattern(re.compile(translated, bits), option or what.lstrip("-"), True)
+        except (re.error, OverflowError, RecursionError, FutureWarning):
+            pass
+    import regex
+
     try:
         rx = regex.compile(translated, bits | regex.VERSION0)
     except (regex.error, OverflowError, RecursionError) as exc:
         raise CheckError(f"Invalid regular expression in {what} '{echo(pattern)}': {exc}.") from None
-    return BoundedPattern(rx, option or what.lstrip("-"), without_repetition(translated))
+    return BoundedPattern(rx, option or what.lstrip("-"), linear)

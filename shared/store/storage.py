@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 import os
 import threading
-import urllib.request
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -91,12 +90,18 @@ def check_path() -> Iterator[None]:
         _check_path.reset(token)
 
 
+def _proxy_configured() -> bool:
+    """What urllib.request.getproxies() finds on Linux (any non-empty `*_proxy` variable, in any case), without
+    importing urllib.request and TLS into every check process."""
+    return any(value and name.lower().endswith("_proxy") for name, value in os.environ.items())
+
+
 def _environment_kwargs() -> dict[str, Any]:
     """What requests would take from the environment, read once: requests otherwise scans the whole environment
     for proxies twice per request (a third of a Table request's CPU on a Functions host's hundred-odd variables)
     and looks for a ~/.netrc (no use with Shared Key or token auth). With a proxy set, requests keeps reading the
     environment; a CA bundle it would have read is passed as the one to verify against, as requests does."""
-    if urllib.request.getproxies():
+    if _proxy_configured():
         return {}
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     return {"use_env_settings": False, **({"connection_verify": bundle} if bundle else {})}
@@ -104,7 +109,16 @@ def _environment_kwargs() -> dict[str, Any]:
 
 @functools.cache
 def _table_service(conn: str, uri: str, fast: bool = False) -> TableServiceClient:
-    kwargs: dict[str, Any] = {**(_CHECK_CLIENT_KWARGS if fast else {}), **_environment_kwargs()}
+    environment = _environment_kwargs()
+    kwargs: dict[str, Any] = {**(_CHECK_CLIENT_KWARGS if fast else {}), **environment}
+    if fast and environment:  # no proxy to go through
+        from shared.store.transport import HttpClientTransport
+
+        kwargs["transport"] = HttpClientTransport(
+            connection_timeout=CHECK_CONNECT_TIMEOUT_S,
+            read_timeout=CHECK_READ_TIMEOUT_S,
+            connection_verify=environment.get("connection_verify", True),
+        )
     if conn:
         return TableServiceClient.from_connection_string(conn, **kwargs)
     if uri:

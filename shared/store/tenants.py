@@ -18,11 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -208,6 +206,10 @@ def discover(domain: str, graph_settings: settings.GraphSettings | None = None) 
     name = (domain or "").strip().lower()
     if not _DOMAIN.match(name):
         raise TenantError(f"not a tenant id (GUID) or a domain: {domain!r}")
+    import ssl  # discovery only: urllib.request and TLS are a fifth of a check process's imports
+    import urllib.error
+    import urllib.request
+
     gs = graph_settings or settings.GraphSettings.from_env()
     url = f"{gs.login_endpoint}/{name}/v2.0/.well-known/openid-configuration"
     context = ssl.create_default_context(cafile=gs.ca_bundle) if gs.ca_bundle else ssl.create_default_context()
@@ -227,7 +229,7 @@ def discover(domain: str, graph_settings: settings.GraphSettings | None = None) 
     return match.group(0).lower()
 
 
-def _aad_reason(exc: urllib.error.HTTPError) -> str:
+def _aad_reason(exc: Any) -> str:
     """Entra ID's own first line (e.g. `AADSTS90002: Tenant 'x' not found. ...`), without trace ids."""
     try:
         body = json.loads(exc.read(65536) or b"{}")
