@@ -233,7 +233,7 @@ _page, _refusals = routes.html_page, routes.console_refusals
 
 
 def _described(method: str, route: str, role: str, summary: str, op_id: str, ok: dict, **extra: object) -> Any:
-    responses = {**ok, **_refusals(400, 401, 403, 404, 500, 503)}
+    responses = {**ok, **_refusals(400, 401, 403, 404, 500, 502, 503)}
     return openapi.Operation(
         method=method, route=route, auth=openapi.SIGNED_IN, summary=summary, tag="console", operation_id=op_id,
         responses=responses, role=role, **extra,  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import azure.functions as func
 
+from shared import docs
 from shared.errors import Failure, classify, log_failure
 
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
@@ -39,7 +40,8 @@ def _answering(render: Callable[[func.HttpRequest, Failure], func.HttpResponse])
         @functools.wraps(fn)
         def wrapper(req: func.HttpRequest) -> func.HttpResponse:
             try:
-                return fn(req)
+                with docs.interactive():  # someone waits for this answer
+                    return fn(req)
             except Exception as exc:  # every failure becomes an answer
                 failure = classify(exc)
                 log_failure(_where(req, fn), exc, failure)

@@ -62,6 +62,13 @@ def classify(exc: BaseException) -> Failure:
         return Failure(400, str(exc), True)
     if isinstance(exc, TenantError):
         return Failure(404, str(exc), True)
+    service = getattr(exc, "service", None)  # a system we call on the caller's behalf (IT Glue) failed
+    if isinstance(service, str):
+        upstream = getattr(exc, "status", 0) or 0
+        if upstream == 0 or upstream == 429 or upstream >= 500:
+            return Failure(503, f"{service} unreachable: {exc}", True)
+        # Its 401/403/404/422 are about o365mon's key or request, not the caller's: answered as a gateway error.
+        return Failure(502, f"{service} refused the request: {exc}", True)
     status = getattr(exc, "status", None)  # ReviewError and the import errors carry their own status
     if isinstance(status, int) and 400 <= status < 500:
         return Failure(status, str(exc), True)

@@ -70,13 +70,13 @@ CHECK_ERRORS, JSON_ERRORS = "check", "json"
 ERROR_TEXT = {
     400: "Bad request: a parameter, option or body is wrong; the body says which and what is expected.",
     401: "No key, or a wrong one (answered by the Functions host, empty body).",
-    403: "Refused: the signed-in person lacks the role, or the documentation system refused the request.",
+    403: "Refused: the signed-in person lacks the role.",
     404: "Not found: unknown tenant, plugin, mode, action, organization, contact or user; the body names it.",
-    409: "Conflict reported by the documentation system.",
-    422: "The documentation system refused a record; the body names it.",
-    429: "The documentation system is still throttling after the retries.",
+    422: "The change cannot be applied; the body says why.",
     500: "Unexpected error: the body gives its type; the function log has the details.",
-    503: "Storage unreachable: the body says why (within ~4 s on check routes).",
+    502: "IT Glue refused o365mon's request (its API key, or a record it rejects); the body gives IT Glue's answer.",
+    503: "Storage unreachable (within ~4 s on check routes), or IT Glue unreachable or still throttling after a few"
+    " attempts (within ~20 s per call): the body says which and why.",
 }
 
 

@@ -34,10 +34,11 @@ from shared.matching import actions, orgs
 from shared.matching.state import RESULT_COLUMNS
 from shared.store import history
 
-# Admin routes read storage (503 when it is unreachable) and, for most, the documentation system: its own
-# refusals keep their status (shared.errors.classify), with the JSON error body.
+# Admin routes read storage (503 when it is unreachable) and, for most, the documentation system: IT Glue
+# refusing o365mon's request is a 502, IT Glue unreachable or still throttling a 503 (shared.errors.classify),
+# each with the JSON error body.
 _STORAGE = (400, 404, 500, 503)
-_DOCS = (*_STORAGE, 403, 409, 422, 429)
+_DOCS = (*_STORAGE, 502)
 # shared.errors.int_param: int() of the stripped text, '' for the default; the range is checked by the route (400).
 WHOLE_NUMBER: dict[str, Any] = {"type": "string", "pattern": r"^\s*[+-]?[0-9]*\s*$"}
 _TENANT_PATH = path_param("tenant", "The tenant: its id, a domain or its display name.")

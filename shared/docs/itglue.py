@@ -54,7 +54,10 @@ NESTED_ITEMS = frozenset({"contact-emails", "contact-phones"})
 
 
 class ItGlueError(Exception):
-    """An IT Glue error answer: HTTP status plus the first JSON:API error's title, detail and source pointer."""
+    """An IT Glue error answer: HTTP status plus the first JSON:API error's title, detail and source pointer.
+    `status` 0: no answer at all."""
+
+    service = "IT Glue"  # an HTTP route answers 502/503 naming it (shared.errors.classify), never IT Glue's 4xx
 
     def __init__(
         self,

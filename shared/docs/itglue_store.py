@@ -90,8 +90,10 @@ class ItGlueDocumentationStore:
         *,
         terminated_type_id: str | None = None,
         today: Callable[[], str] | None = None,
+        owns_client: bool | None = None,
     ) -> None:
-        self._own_client = client is None
+        """`owns_client`: close() closes the client too (default: only the one made here)."""
+        self._own_client = client is None if owns_client is None else owns_client
         self.client = client or ItGlueClient()
         self.ledger = ledger or Ledger()
         if terminated_type_id is None:
