@@ -59,3 +59,25 @@ def test_itglue_unreachable_is_unavailable_within_seconds(on_itglue) -> None:
     body = export(503)
     assert time.monotonic() - start < 30  # the interactive deadline, not the queue work's
     assert body["error"].startswith("IT Glue unreachable: GET /organizations: 0 No answer: ConnectError")
+
+
+def test_match_to_search_reads_the_organizations_once_while_the_admin_types(on_itglue, itglue) -> None:
+    """Search-as-you-type: one keystroke is one request to o365mon, not one read of every IT Glue organization
+    (two pages per 1,000) from the account's shared rate budget."""
+    from shared.console import review as review_view
+
+    on_itglue.setenv("ITGLUE_API_URL", itglue.url)
+    on_itglue.setenv("ITGLUE_API_KEY", itglue.api_key)
+    suffix = uuid.uuid4().hex[:6]
+    itglue.seed_organization(f"Contoso Pharmaceuticals {suffix}")
+    review_view._search_cache.clear()  # another test may have searched this account
+    itglue.clear_request_counts()
+    headers = {"X-MS-CLIENT-PRINCIPAL": principal_header("Ada Admin", ADMIN)}
+    tenant = str(uuid.uuid4())
+    for typed in ("ph", "pha", "phar", f"pharma {suffix}"):
+        resp = console.console_review_organizations(
+            func.HttpRequest("GET", "/x", headers=headers, body=b"", params={"tenant": tenant, "q": typed})
+        )
+        assert resp.status_code == 200
+    assert f"Contoso Pharmaceuticals {suffix}" in resp.get_body().decode()
+    assert itglue.total_requests() == 1  # one page: the simulator's account has fewer than 1,000

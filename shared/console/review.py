@@ -4,6 +4,9 @@ with their status and its sync logs. The actions themselves are shared.matching.
 
 from __future__ import annotations
 
+import threading
+import time
+
 from rapidfuzz import fuzz, process
 
 from shared.docs.base import DocumentationStore
@@ -22,6 +25,12 @@ FILTERS = (
 SEARCH_LIMIT = 10  # results under "Match to": enough to pick from, few enough to read on a phone
 SEARCH_MIN_SCORE = 60.0
 LOG_LIMIT = 20
+# "Match to" searches as the admin types: each keystroke would read every organization of the IT Glue account
+# (1,000 per page) from its shared rate budget. The list is kept this long per process and account; an
+# organization created meanwhile shows once it expires (the own tables are read each time: no budget).
+SEARCH_CACHE_S = 30.0
+_search_cache: dict[object, tuple[float, list[Organization]]] = {}
+_search_lock = threading.Lock()
 # A contact's status as the review shows it (the matcher's outcome names -> IT Glue's words).
 CONTACT_STATUS = {
     contacts.MATCHED: "linked",
@@ -55,7 +64,7 @@ def counts() -> dict[str, int]:
 def search_organizations(query: str, store: DocumentationStore, limit: int = SEARCH_LIMIT) -> list[dict]:
     """Organizations of the documentation whose name contains the query or resembles it, best first, at most
     `limit`; an empty query lists the first ones by name."""
-    organizations = store.organizations()
+    organizations = _organizations_for_search(store)
     wanted = organization_name(query)
     if not wanted:
         chosen = sorted(organizations, key=lambda o: o.name.lower())[:limit]
@@ -75,6 +84,21 @@ def search_organizations(query: str, store: DocumentationStore, limit: int = SEA
             seen.add(key)
             out.append(_org_json(by_id[key], round(score, 1)))
     return out[:limit]
+
+
+def _organizations_for_search(store: DocumentationStore) -> list[Organization]:
+    account = getattr(getattr(store, "client", None), "account", None)  # IT Glue's: URL and key digest
+    if account is None:
+        return store.organizations()
+    now = time.monotonic()
+    with _search_lock:
+        cached = _search_cache.get(account)
+    if cached is not None and now - cached[0] < SEARCH_CACHE_S:
+        return cached[1]
+    found = store.organizations()
+    with _search_lock:
+        _search_cache[account] = (now, found)
+    return found
 
 
 def _org_json(org: Organization, score: float | None) -> dict:
