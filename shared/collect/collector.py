@@ -114,17 +114,26 @@ def _fed(rows: Iterable[list], accumulators: list) -> Iterator[list]:
         yield row
 
 
+def _store_batches(batches: Iterable[list[list]], accumulators: list, writer: SnapshotWriter) -> None:
+    """Each list of rows to every summary accumulator, then row by row into the snapshot."""
+    add = writer.add
+    for batch in batches:
+        for acc in accumulators:
+            acc.add_many(batch)
+        for row in batch:
+            add(row)
+
+
 def _ingest(report: Dataset, tenant_id: str, d7: IO[bytes], outcome: runs.ReportOutcome) -> tuple:
     """Parse the D7 body and start the snapshot; returns what the daily part needs."""
     parsed = ParsedReport(report, d7)
-    rows = iter(parsed)
-    first = next(rows, None)
+    batches = parsed.batches()
+    first = next(batches, None)  # the report date is read from the first row: the summaries need it
     refresh = parsed.refresh_date
     writer = SnapshotWriter(tenant_id, report.key, parsed.columns)
     accumulators = summary_accumulators(report.key, parsed.columns, refresh)
     try:
-        for row in _fed(itertools.chain([first] if first is not None else [], rows), accumulators):
-            writer.add(row)
+        _store_batches(itertools.chain([first] if first is not None else [], batches), accumulators, writer)
     except Exception:
         writer.abort()
         raise
@@ -134,8 +143,7 @@ def _ingest(report: Dataset, tenant_id: str, d7: IO[bytes], outcome: runs.Report
 
 def _ingest_daily(report: Dataset, body: IO[bytes], writer: SnapshotWriter, accumulators: list) -> tuple:
     parsed = ParsedReport(report, body)
-    for row in _fed(parsed, accumulators):
-        writer.add(row)
+    _store_batches(parsed.batches(), accumulators, writer)
     return parsed.concealed, parsed.row_count
 
 
