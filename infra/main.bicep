@@ -153,7 +153,7 @@ param graphEndpoint string = 'https://graph.microsoft.com'
 @description('Entra ID authority (LOGIN_ENDPOINT); change for national clouds.')
 param loginEndpoint string = 'https://login.microsoftonline.com'
 
-@description('Largest number of instances Flex Consumption may scale out to (40 is the lowest it accepts). The collect queue trigger scales in its own set of instances, each running up to batchSize + newBatchThreshold = 12 collections (host.json): 40 instances hold 480 tenants in flight (README, Fan-out collection).')
+@description('Largest number of instances Flex Consumption may scale out to (40 is the lowest it accepts). The collect queue trigger scales in its own set of instances, each running up to batchSize + newBatchThreshold = 24 collections (host.json): 40 instances hold 960 tenants in flight (README, Fan-out collection).')
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
