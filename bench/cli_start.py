@@ -48,15 +48,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    from devtools.azurite import Azurite
+    from bench.stack import storage_alone
     from shared.collect.catalog import MAILBOX_USAGE
-    from shared.store import storage, tenants
+    from shared.store import tenants
     from tests.support import store_snapshot
 
-    with Azurite() as azurite:
-        os.environ["AzureWebJobsStorage"] = azurite.connection_string
-        os.environ["O365MON_LOCAL_SETTINGS"] = os.devnull
-        storage.reset_caches()
+    with storage_alone() as azurite:
         tenant = str(uuid.uuid4())
         tenants.add(tenants.Tenant(tenant, "Contoso", ["bench.contoso.com"]))
         row = ["ceo@contoso.com", "2024-01-15", GB, 98 * GB, 99 * GB, 100 * GB, 10, 7]

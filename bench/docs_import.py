@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 
 
@@ -37,16 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--organizations", type=int, default=60)
     args = parser.parse_args(argv)
 
-    from devtools.azurite import Azurite
+    from bench.stack import storage_alone
     from shared.docs import transfer
     from shared.docs.tables import TableDocumentationStore
-    from shared.store import storage
 
     text = make_document(args.contacts, args.organizations)
-    with Azurite() as azurite:
-        os.environ["AzureWebJobsStorage"] = azurite.connection_string
-        os.environ["O365MON_LOCAL_SETTINGS"] = os.devnull
-        storage.reset_caches()
+    with storage_alone():
         store = TableDocumentationStore(prefix="Bench")
         started = time.perf_counter()
         counts = transfer.import_json(store, text)

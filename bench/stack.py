@@ -16,6 +16,18 @@ CLIENT_ID = "99999999-8888-7777-6666-555555555555"
 SECRET = "bench-secret"
 
 
+@contextlib.contextmanager
+def storage_alone() -> Iterator[Azurite]:
+    """An Azurite of its own with the app pointed at it (no Graph simulator): for benchmarks of storage reads."""
+    from shared.store import storage
+
+    with Azurite() as azurite:
+        os.environ["AzureWebJobsStorage"] = azurite.connection_string
+        os.environ["O365MON_LOCAL_SETTINGS"] = os.devnull
+        storage.reset_caches()
+        yield azurite
+
+
 def stack_settings(azurite: Azurite, sim: GraphSimulator) -> dict[str, str]:
     """The app settings that point o365mon at this Azurite and this Graph simulator."""
     return {

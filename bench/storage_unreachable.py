@@ -38,9 +38,10 @@ def _cli(port: int) -> tuple[float, str]:
 
 
 def main() -> int:
-    from devtools.azurite import Azurite, free_port
+    from bench.stack import storage_alone
+    from devtools.azurite import free_port
     from shared.checks.service import answer
-    from shared.store import storage, tenants
+    from shared.store import tenants
 
     frozen = socket.socket()
     frozen.bind(("127.0.0.1", 0))
@@ -49,10 +50,7 @@ def main() -> int:
     for name, port in (("CLI, frozen port", frozen.getsockname()[1]), ("CLI, refused port", free_port())):
         seconds, text = _cli(port)
         print(f"{name}: {seconds:.2f} s  {text}")
-    with Azurite() as azurite:
-        os.environ["AzureWebJobsStorage"] = azurite.connection_string
-        os.environ["O365MON_LOCAL_SETTINGS"] = os.devnull
-        storage.reset_caches()
+    with storage_alone() as azurite:
         tenant = str(uuid.uuid4())
         tenants.add(tenants.Tenant(tenant, "Contoso", ["bench.example.com"]))
         answer("exchange", "email-activity", {"tenant": tenant})
