@@ -172,6 +172,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     COLLECT_MAX_PAGES: '1000'
     CHECK_REGEX_BUDGET_MS: '250'
     CHECK_DEADLINE_S: '10'
+    CHECK_CACHE_MB: '256'
     // Partner discovery (GDAP) stays off until an operator gives a schedule for a partner tenant.
     DISCOVER_SCHEDULE: ''
     DISCOVER_ADD_ENABLED: 'false'

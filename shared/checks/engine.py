@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from shared.echo import echo
@@ -18,7 +19,14 @@ from .result import CheckError, CheckResult, ModeExit
 from .select import keep
 from .spec import AnyMode, CollectionMode, ListMode, ReportMode
 
-__all__ = ["run_check", "summary_accumulators", "SummaryAccumulator", "mode_for", "concealed_message"]
+__all__ = [
+    "run_check",
+    "summary_accumulators",
+    "indexed_columns",
+    "SummaryAccumulator",
+    "mode_for",
+    "concealed_message",
+]
 
 CONCEALED_SETTING = (
     "turn off 'Display concealed user, group, and site names in all reports' in the Microsoft 365 admin center > "
@@ -131,7 +139,12 @@ def _run(spec: AnyMode, options: CheckOptions, data_for: Callable[[str], ReportD
         summarised = Metrics.from_summary(summary, data.refresh_date)
     if summarised is None:
         fold = Fold(spec, data.columns, data.refresh_date, options.filters, True, options.flag("use-pseudonymize"))
-        summarised = fold.add_all(data.load_rows()).result()
+        stored = data.load_rows()
+        # A fold ignores the rows its filters reject, so the chunks that cannot match need not be read; not when
+        # every row's URL is checked for pseudonymization first (SharePoint, as Centreon does).
+        if options.filters and data.load_matching is not None and fold.url_column is None:
+            stored = data.load_matching({spec.filters[option]: rx for option, rx in options.filters.items()})
+        summarised = fold.add_all(stored).result()
     return _evaluated(spec, options, summarised)
 
 
@@ -156,3 +169,18 @@ def summary_accumulators(report_key: str, columns: list[str], refresh_date: str)
         for m in MODES.values()
         if isinstance(m, ReportMode) and m.report == report_key
     ]
+
+
+@functools.cache
+def indexed_columns(report_key: str) -> tuple[str, ...]:
+    """The columns the name filters of the modes reading `report_key` match: the snapshot's names index."""
+    return tuple(
+        sorted(
+            {
+                c
+                for m in MODES.values()
+                if isinstance(m, ReportMode) and m.report == report_key
+                for c in m.filters.values()
+            }
+        )
+    )

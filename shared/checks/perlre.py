@@ -115,11 +115,57 @@ class BoundedPattern:
             limits.regex_left -= elapsed
             limits.regex_spent[self.option] = limits.regex_spent.get(self.option, 0.0) + elapsed
 
+    def literal_prefix(self) -> str | None:
+        """The text every match's subject starts with, for an anchored pattern ('^ceo@', '^alice\\.b$'): a
+        sorted index can jump to it. None when the pattern has no such prefix (unanchored, an alternative, a
+        case-insensitive, multi-line or verbose flag), '' when it is anchored but starts with no literal."""
+        if self._rx.flags & (re.I | re.M | re.X) or "|" in self.pattern:
+            return None
+        text = self.pattern
+        if text.startswith("^"):
+            rest = text[1:]
+        elif text.startswith("\\A"):
+            rest = text[2:]
+        else:
+            return None
+        literal, _ = _leading_literal(rest)
+        return literal
+
+    def literal(self) -> str | None:
+        """The text this pattern matches anywhere in a subject when it is nothing but a literal ('contoso',
+        'alice\\.b'), else None: a substring search finds it."""
+        if self._rx.flags & (re.I | re.X):
+            return None
+        literal, whole = _leading_literal(self.pattern)
+        return literal if whole and literal else None
+
     def _bounded_search(self, text: str) -> regex.Match | None:
         return self._run(self._rx.search, text)
 
     def _bounded_sub(self, replacement: str, text: str, count: int = 0) -> str:
         return self._run(self._rx.sub, replacement, text, count=count)
+
+
+def _leading_literal(pattern: str) -> tuple[str, bool]:
+    """(the literal characters a translated pattern starts with, whether they are the whole pattern). A character
+    followed by a quantifier may be absent from a match, so it is not part of the prefix."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 >= n or pattern[i + 1].isalnum():  # \d, \b, \x41, \1...: a class, an anchor or a number
+                return "".join(out), False
+            out.append(pattern[i + 1])
+            i += 2
+        elif c in ".^$[](){}*+?|":
+            if c in "*+?{" and out:
+                out.pop()
+            return "".join(out), False
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out), True
 
 
 def translate(pattern: str) -> str:

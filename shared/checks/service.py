@@ -109,8 +109,12 @@ def _answer_one(tenant: tenants.Tenant, plugin: str, mode: str, options: dict[st
             refresh_date=pointer.refresh_date,
             columns=pointer.columns,
             summaries=pointer.summaries,
-            load_rows=lambda: snapshots.load_rows(pointer),
+            # The rows of a report the modes fold (flat values, only read): safe to share through the chunk cache.
+            load_rows=lambda: snapshots.load_rows(pointer, cached=bool(engine.indexed_columns(report))),
             concealed=pointer.concealed,
+            load_matching=(lambda patterns: snapshots.load_matching(pointer, dict(patterns)))
+            if pointer.indexed
+            else None,
         )
 
     try:

@@ -49,7 +49,7 @@ from typing import IO, Any
 from azure.core.exceptions import AzureError
 
 from shared import settings
-from shared.checks.engine import summary_accumulators
+from shared.checks.engine import indexed_columns, summary_accumulators
 from shared.collect import credentials
 from shared.collect.catalog import DATASETS, Dataset
 from shared.collect.csv_stream import CONCEALED, ParsedReport, ReportFormatError
@@ -130,7 +130,7 @@ def _ingest(report: Dataset, tenant_id: str, d7: IO[bytes], outcome: runs.Report
     batches = parsed.batches()
     first = next(batches, None)  # the report date is read from the first row: the summaries need it
     refresh = parsed.refresh_date
-    writer = SnapshotWriter(tenant_id, report.key, parsed.columns)
+    writer = SnapshotWriter(tenant_id, report.key, parsed.columns, indexed=indexed_columns(report.key))
     accumulators = summary_accumulators(report.key, parsed.columns, refresh)
     try:
         _store_batches(itertools.chain([first] if first is not None else [], batches), accumulators, writer)
@@ -327,7 +327,7 @@ def store_rows(
     return snapshots.write(
         tenant_id, report.key, columns, _fed(rows, accumulators),
         summaries=lambda: {acc.mode_key: acc.result() for acc in accumulators},
-        refresh_date=refresh_date, concealed=concealed, known=known, sweep=sweep,
+        refresh_date=refresh_date, concealed=concealed, known=known, sweep=sweep, indexed=indexed_columns(report.key),
     )  # fmt: skip
 
 

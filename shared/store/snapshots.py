@@ -6,7 +6,9 @@ Layout (chosen because Azurite slows down sharply as one partition grows, and th
   columns, row count, and the per-mode summaries that unfiltered checks read (one point read per check).
 - `SnapshotRows`: PartitionKey = `<tenant>~<report>~<snapshot id>`, RowKey = chunk number; each entity holds
   up to ~2,000 rows as zlib-compressed JSON in one binary property (< 64 KiB). A 100,000-user report is
-  ~100 small entities in its own partition, on Azurite and on Azure alike.
+  ~100 small entities in its own partition, on Azurite and on Azure alike. Beside the chunks, the names index
+  of the columns the modes filter on (shared/store/name_index.py), so a filtered check reads only the chunks
+  that can match; decoded chunks are kept by the serving process (shared/store/chunk_cache.py).
 A new snapshot is written to a fresh partition and becomes visible only when the pointer switches to it,
 so a failed collection leaves the previous snapshot readable; superseded partitions are deleted afterwards.
 """
@@ -25,6 +27,8 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient
 
 from shared.store import storage
+from shared.store.chunk_cache import CHUNKS
+from shared.store.name_index import INDEX_PREFIX, NameIndex, NameIndexBuilder, NamePattern
 
 POINTERS = "Snapshots"
 ROWS = "SnapshotRows"
@@ -42,10 +46,11 @@ def _partition(tenant_id: str, report: str, snapshot_id: str) -> str:
     return f"{tenant_id}~{report}~{snapshot_id}"
 
 
-def _pack(rows: Sequence[Sequence]) -> list[bytes]:
+def _pack(rows: Sequence[Sequence]) -> list[tuple[bytes, Sequence[Sequence]]]:
+    """(blob, the rows it holds) for each chunk: one, or halves until each fits a binary property."""
     blob = zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 6)
     if len(blob) <= MAX_BINARY or len(rows) == 1:
-        return [blob]
+        return [(blob, rows)]
     half = len(rows) // 2
     return _pack(rows[:half]) + _pack(rows[half:])
 
@@ -63,6 +68,7 @@ class Pointer:
     concealed: bool
     collected_at: str
     forms: dict[str, int] | None = None  # CSV reports: rows per form ("d7", "daily"), for the plausibility guard
+    indexed: tuple[str, ...] = ()  # columns of the names index written beside the chunks
     etag: str = field(default="", repr=False, compare=False)  # as read: a commit switches from it, no read again
 
     @classmethod
@@ -80,6 +86,7 @@ class Pointer:
             concealed=bool(e.get("Concealed", False)),
             collected_at=e.get("CollectedAt", ""),
             forms=json.loads(e["Forms"]) if e.get("Forms") else None,
+            indexed=tuple(json.loads(e["Indexed"])) if e.get("Indexed") else (),
             etag=str(metadata.get("etag") or ""),
         )
 
@@ -94,8 +101,11 @@ UNREAD = Unread()
 class SnapshotWriter:
     """Streams rows into a new, invisible snapshot; `commit()` makes it current, `abort()` discards it."""
 
-    def __init__(self, tenant_id: str, report: str, columns: list[str]) -> None:
+    def __init__(self, tenant_id: str, report: str, columns: list[str], *, indexed: Sequence[str] = ()) -> None:
+        """`indexed`: the columns whose values go into the names index (those of them that the report has)."""
         self.tenant_id, self.report, self.columns = tenant_id, report, columns
+        present = [c for c in dict.fromkeys(indexed) if c in columns]
+        self._index = NameIndexBuilder(present, [columns.index(c) for c in present]) if present else None
         self.snapshot_id = new_snapshot_id()
         self.partition = _partition(tenant_id, report, self.snapshot_id)
         self.rows = 0
@@ -111,9 +121,11 @@ class SnapshotWriter:
             self._seal()
 
     def _seal(self) -> None:
-        for blob in _pack(self._buffer):
+        for blob, rows in _pack(self._buffer):
             n = self.entities_written + len(self._pending)
             self._pending.append({"PartitionKey": self.partition, "RowKey": f"{n:06d}", "Data": blob})
+            if self._index is not None:
+                self._index.add_chunk(n, rows)
         self._buffer = []
         if len(self._pending) >= BATCH:
             self._flush()
@@ -147,6 +159,9 @@ class SnapshotWriter:
         if self._buffer:
             self._seal()
         self._flush()
+        index = self._index.entities(self.partition) if self._index is not None else []
+        for e in index:  # each one alone: an index entity is up to 900 KB, and a transaction stops at 4 MiB
+            self._table.upsert_entity(entity=e)
         entity = {
             "PartitionKey": self.tenant_id,
             "RowKey": self.report,
@@ -161,6 +176,8 @@ class SnapshotWriter:
         }
         if forms is not None:
             entity["Forms"] = json.dumps(forms)
+        if index and self._index is not None:
+            entity["Indexed"] = json.dumps(self._index.columns)
         pointers = storage.table(POINTERS)
         reused = not isinstance(known, Unread) and (known is None or bool(known.etag))
         old = known if reused and not isinstance(known, Unread) else self._read()
@@ -204,14 +221,15 @@ def write(
     concealed: bool = False,
     known: Pointer | None | Unread = UNREAD,
     sweep: bool = True,
+    indexed: Sequence[str] = (),
 ) -> Pointer:
     """Store `rows` as the new snapshot of a dataset: visible only if every row was written, else discarded.
 
     `summaries` may be a callable, evaluated once the rows are consumed (accumulators fed while streaming).
     Returns the current pointer: ours, or a newer collection's if one committed first. `known`, `sweep`: as
-    commit()'s.
+    commit()'s; `indexed` as the writer's.
     """
-    writer = SnapshotWriter(tenant_id, dataset, columns)
+    writer = SnapshotWriter(tenant_id, dataset, columns, indexed=indexed)
     try:
         for row in rows:
             writer.add(row)
@@ -278,10 +296,59 @@ def current_all(tenant_id: str) -> dict[str, Pointer]:
     return {e["RowKey"]: Pointer.from_entity(e) for e in entities}
 
 
-def load_rows(pointer: Pointer) -> Iterator[list]:
-    table = storage.table(ROWS)
+def _decoded(data: object) -> tuple[list, int]:
+    text = zlib.decompress(data if isinstance(data, bytes) else data.value)  # type: ignore[attr-defined]
+    return json.loads(text), len(text)
+
+
+def _chunk_key(n: int) -> str:
+    return f"{n:06d}"
+
+
+def load_rows(pointer: Pointer, *, cached: bool = False) -> Iterator[list]:
+    """Every stored row, chunk by chunk. `cached`: decoded chunks are kept in (and taken from) the process's
+    chunk cache; only for readers that never change the rows they get (the check engine)."""
     part = _partition(pointer.tenant_id, pointer.report, pointer.snapshot_id)
-    entities = sorted(table.query_entities("PartitionKey eq @pk", parameters={"pk": part}), key=lambda e: e["RowKey"])
-    for e in entities:
-        data = e["Data"]
-        yield from json.loads(zlib.decompress(data if isinstance(data, bytes) else data.value))
+    if cached:
+        held = [CHUNKS.get(part, _chunk_key(n)) for n in range(pointer.chunks)]
+        if all(rows is not None for rows in held):
+            for rows in held:
+                yield from rows  # type: ignore[misc]
+            return
+    entities = storage.table(ROWS).query_entities(
+        "PartitionKey eq @pk and RowKey lt @index", parameters={"pk": part, "index": INDEX_PREFIX}
+    )
+    for e in sorted(entities, key=lambda e: e["RowKey"]):
+        rows, size = _decoded(e["Data"])
+        if cached:
+            CHUNKS.put(part, e["RowKey"], rows, size)
+        yield from rows
+
+
+def load_matching(pointer: Pointer, patterns: dict[str, NamePattern]) -> Iterator[list]:
+    """The rows of the chunks that may hold a row matching every pattern (column -> pattern) on the indexed
+    columns, in stored order; every row when the snapshot has no index for any of them. Cached as load_rows'."""
+    if not set(patterns) & set(pointer.indexed):
+        yield from load_rows(pointer, cached=True)
+        return
+    part = _partition(pointer.tenant_id, pointer.report, pointer.snapshot_id)
+    table = storage.table(ROWS)
+    index = CHUNKS.get(part, INDEX_PREFIX)
+    if not isinstance(index, NameIndex):
+        entities = list(
+            table.query_entities(
+                "PartitionKey eq @pk and RowKey ge @index", parameters={"pk": part, "index": INDEX_PREFIX}
+            )
+        )
+        if not entities:  # a pointer naming an index that is not there: read everything rather than guess
+            yield from load_rows(pointer, cached=True)
+            return
+        index = NameIndex.from_entities(entities)
+        CHUNKS.put(part, INDEX_PREFIX, index, index.size_hint())
+    for n in index.chunks(patterns):
+        key = _chunk_key(n)
+        rows = CHUNKS.get(part, key)
+        if rows is None:
+            rows, size = _decoded(table.get_entity(partition_key=part, row_key=key)["Data"])
+            CHUNKS.put(part, key, rows, size)
+        yield from rows  # type: ignore[misc]

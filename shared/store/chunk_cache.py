@@ -1,0 +1,71 @@
+"""Decoded snapshot chunks kept in the serving process, least recently used first out, under a memory cap.
+
+A snapshot's partition is written once and never changed (the next collection writes a new partition under a
+new snapshot id and switches the pointer), so a decoded chunk keyed by its partition and row key stays right
+for as long as it is kept: nothing to invalidate, and a check still reads the pointer, so it sees a new
+collection at once. The Functions worker process lives between invocations, which makes repeated checks of a
+tenant skip Table reads, zlib and JSON until the next collection.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from shared import settings
+
+# Python objects of decoded rows take about this many times the bytes of their JSON text (lists, small ints and
+# short strings: measured with bench/check_cpu.py's cache figures at 100,000 users).
+OBJECT_OVERHEAD = 4
+
+
+class ChunkCache:
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple[str, str], tuple[object, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def capacity() -> int:
+        return settings.integer("CHECK_CACHE_MB") * 1024 * 1024
+
+    def get(self, partition: str, row_key: str) -> object | None:
+        with self._lock:
+            item = self._items.get((partition, row_key))
+            if item is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end((partition, row_key))
+            self.hits += 1
+            return item[0]
+
+    def put(self, partition: str, row_key: str, value: object, text_bytes: int) -> None:
+        """Keep `value` (decoded from `text_bytes` of JSON text), evicting the oldest entries past the cap; a value
+        larger than the whole cap is not kept."""
+        cost = text_bytes * OBJECT_OVERHEAD
+        cap = self.capacity()
+        if cost > cap:
+            return
+        with self._lock:
+            old = self._items.pop((partition, row_key), None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._items[(partition, row_key)] = (value, cost)
+            self._bytes += cost
+            while self._bytes > cap:
+                _, (_, evicted) = self._items.popitem(last=False)
+                self._bytes -= evicted
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+            self.hits = self.misses = 0
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+
+CHUNKS = ChunkCache()
