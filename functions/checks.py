@@ -16,4 +16,4 @@ bp = func.Blueprint()
 def check(req: func.HttpRequest) -> func.HttpResponse:
     options = query_options(req.url, req.params)
     result, status = answer(req.route_params["plugin"], req.route_params["mode"], options)
-    return check_response(result.text(), result.exit_code, status, req, result.to_json())
+    return check_response(result, status, req)

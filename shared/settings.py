@@ -117,7 +117,8 @@ SETTINGS: dict[str, Setting] = {
     # A Flex Consumption instance has 2,048 MB by default; 256 MB holds the decoded rows of ~6 reports of a
     # 100,000-user tenant, or every report of a few dozen ordinary ones.
     "CHECK_CACHE_MB": Setting(
-        "Megabytes of decoded report rows a serving process keeps between checks (0: none; default 256)", 256
+        "Megabytes of decoded report rows and answers a serving process keeps between checks, 0 for none (default 256)",
+        256,
     ),
 }
 

@@ -117,10 +117,16 @@ def test_the_served_check_uses_the_index_and_then_the_cache(stored) -> None:
     tenant_id, _ = stored
     options = {"tenant": tenant_id, "filter-mailbox": r"^ben\.4241@contoso\.com$"}
     first, _ = answer("exchange", "mailbox-usage", options)
-    assert (CHUNKS.misses, CHUNKS.hits) == (2, 0)
-    again, _ = answer("exchange", "mailbox-usage", options)
-    assert again.text() == first.text() and (CHUNKS.misses, CHUNKS.hits) == (2, 2)
+    assert (CHUNKS.misses, CHUNKS.hits) == (3, 0)  # the answer (not yet kept), the index, the one chunk
     assert _check(tenant_id, {"filter-mailbox": options["filter-mailbox"]}, indexed=False) == first.text()
+    CHUNKS.misses = CHUNKS.hits = 0
+    again, _ = answer("exchange", "mailbox-usage", options)
+    assert again.text() == first.text() and (CHUNKS.misses, CHUNKS.hits) == (0, 1)  # the answer kept
+    other = {**options, "filter-mailbox": r"^ben\.4245@"}  # another mailbox of the same chunk
+    CHUNKS.misses = CHUNKS.hits = 0
+    third, _ = answer("exchange", "mailbox-usage", other)
+    assert (CHUNKS.misses, CHUNKS.hits) == (1, 2)  # its answer is new; the index and the chunk are kept
+    assert third.text() == _check(tenant_id, {"filter-mailbox": other["filter-mailbox"]}, indexed=False)
 
 
 def test_a_new_collection_is_answered_at_once_despite_the_cache(stored) -> None:
@@ -179,3 +185,24 @@ def test_an_index_too_large_to_store_leaves_checks_reading_every_row(storage_env
 def test_literal_prefix_and_literal_of_perl_patterns(pattern, prefix, literal) -> None:
     rx = compile_perl(pattern)
     assert (rx.literal_prefix(), rx.literal()) == (prefix, literal)
+
+
+def test_checks_asking_the_same_answer_at_once_compute_it_once(stored, monkeypatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.checks import engine, service
+
+    tenant_id, _ = stored
+    computed: list[str] = []
+    real = engine.run_check
+
+    def counted(*args, **kwargs):
+        computed.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_check", counted)
+    options = {"tenant": tenant_id, "filter-counters": "status"}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: service.answer("exchange", "mailbox-usage", options), range(8)))
+    assert len({a.text() for a, _ in answers}) == 1 and computed == ["mailbox-usage"]
+    assert answers[0][0].text() == _check(tenant_id, {"filter-counters": "status"}, indexed=False)

@@ -43,7 +43,7 @@ def test_each_typed_setting_states_its_default_in_its_meaning() -> None:
         return str(value).lower() if isinstance(value, bool) else f"{value:g}"
 
     typed = {name: s for name, s in SETTINGS.items() if s.default is not None}
-    assert len(typed) == 17  # HISTORY_RETENTION_DAYS the latest
+    assert len(typed) == 18  # CHECK_CACHE_MB the latest
     assert [n for n, s in typed.items() if f"(default {shown(s.default)})" not in s.meaning] == []
 
 

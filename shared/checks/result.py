@@ -72,15 +72,23 @@ class CheckResult:
     json_document: dict | None = None  # set with --output-json: text() is then this document
 
     def text(self) -> str:
-        """The full plugin output, byte-identical to Centreon's (first line, '|' perfdata, long lines)."""
+        """The full plugin output, byte-identical to Centreon's (first line, '|' perfdata, long lines).
+
+        Rendered once: a result is not changed after it is built, and a kept answer (checks.service) is sent
+        again and again (70,000 perfdata entries take a second to render)."""
+        rendered = self.__dict__.get("_rendered")
+        if rendered is not None:
+            return rendered
         if self.json_document is not None:
-            return json.dumps(self.json_document, ensure_ascii=False) + "\n"
-        line = self.short
-        if self.perfdata:
-            line += "|" + "".join(" " + p.render() for p in self.perfdata)
-        out = line + "\n"
-        if self.long_lines:
-            out += "\n".join(self.long_lines) + "\n"
+            out = json.dumps(self.json_document, ensure_ascii=False) + "\n"
+        else:
+            line = self.short
+            if self.perfdata:
+                line += "|" + "".join(" " + p.render() for p in self.perfdata)
+            out = line + "\n"
+            if self.long_lines:
+                out += "\n".join(self.long_lines) + "\n"
+        self.__dict__["_rendered"] = out
         return out
 
     def to_json(self) -> dict:

@@ -7,13 +7,19 @@ still a valid answer for the poller).
 
 from __future__ import annotations
 
+import contextlib
+import json
+import threading
 import time
+from collections.abc import Iterator
 
 from shared.checks import engine, limits, tenant_summary
 from shared.checks.data import ReportData
 from shared.checks.options import CONNECTION_OPTIONS
 from shared.checks.result import CheckError, CheckResult, unknown
+from shared.checks.spec import ReportMode
 from shared.store import collection_status, runs, snapshots, storage, tenants
+from shared.store.chunk_cache import ANSWER_PREFIX, CHUNKS
 
 _TENANT_TTL_S = 60.0
 _tenant_cache: dict[str, tuple[float, tenants.Tenant]] = {}
@@ -98,10 +104,12 @@ def _answer_all(plugin: str, mode: str, options: dict[str, str]) -> tuple[CheckR
 
 def _answer_one(tenant: tenants.Tenant, plugin: str, mode: str, options: dict[str, str]) -> tuple[CheckResult, int]:
 
+    read: dict[str, snapshots.Pointer | None] = {}
+
     def data_for(report: str) -> ReportData:
         if report == collection_status.DATASET:
             return collection_status.report_data(tenant.tenant_id)
-        pointer = snapshots.current(tenant.tenant_id, report)
+        pointer = read[report] if report in read else snapshots.current(tenant.tenant_id, report)
         if pointer is None:
             raise CheckError(_no_data_reason(tenant, report), http_status=200)
         return ReportData(
@@ -118,6 +126,57 @@ def _answer_one(tenant: tenants.Tenant, plugin: str, mode: str, options: dict[st
         )
 
     try:
-        return engine.run_check(plugin, mode, data_for, options), 200
+        memo = _memo_key(tenant.tenant_id, plugin, mode, options, read)
+        if memo is None:
+            return engine.run_check(plugin, mode, data_for, options), 200
+        with _one_at_a_time(memo):
+            held = CHUNKS.get(*memo)
+            if isinstance(held, CheckResult):
+                return held, 200
+            result = engine.run_check(plugin, mode, data_for, options)
+            if result.exit_code != 3:  # an UNKNOWN may be the deadline's, which another try may beat
+                CHUNKS.put(*memo, result, len(result.text()))
+            return result, 200
     except CheckError as exc:
         return unknown(exc.message), exc.http_status
+
+
+_computing: dict[tuple[str, str], threading.Lock] = {}
+_computing_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _one_at_a_time(memo: tuple[str, str]) -> Iterator[None]:
+    """Checks asking the same answer at once (pollers scheduled on the minute) wait for the first one's instead
+    of each computing it: until their own deadline, then they compute their own."""
+    with _computing_guard:
+        lock = _computing.setdefault(memo, threading.Lock())
+    got = lock.acquire(timeout=max(0.0, limits.current().deadline - time.monotonic()))
+    try:
+        yield
+    finally:
+        if got:
+            lock.release()
+        with _computing_guard:
+            if _computing.get(memo) is lock and not lock.locked():
+                del _computing[memo]
+
+
+def _memo_key(
+    tenant_id: str, plugin: str, mode: str, options: dict[str, str], read: dict[str, snapshots.Pointer | None]
+) -> tuple[str, str] | None:
+    """Where the answer of a report mode is kept: beside the snapshot's chunks in the cache, under its options.
+    A report mode's answer depends on nothing but the snapshot and the options (no clock), so a repeated check
+    (a poller every few minutes, the console) is answered from it until the next collection switches the
+    pointer. The pointer read here is the one the check then reads (`read`). None for the other modes."""
+    try:
+        spec = engine.mode_for(plugin, mode)
+    except CheckError:
+        return None  # answered by run_check
+    if not isinstance(spec, ReportMode):
+        return None
+    pointer = read[spec.report] = snapshots.current(tenant_id, spec.report)
+    if pointer is None:
+        return None
+    given = json.dumps([spec.plugin, spec.name, sorted(options.items())], ensure_ascii=False)
+    return snapshots.partition_of(pointer), f"{ANSWER_PREFIX}{given}"

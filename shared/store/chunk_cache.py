@@ -1,4 +1,5 @@
-"""Decoded snapshot chunks kept in the serving process, least recently used first out, under a memory cap.
+"""Decoded snapshot chunks (and the answers computed from them) kept in the serving process, least recently
+used first out, under a memory cap.
 
 A snapshot's partition is written once and never changed (the next collection writes a new partition under a
 new snapshot id and switches the pointer), so a decoded chunk keyed by its partition and row key stays right
@@ -13,6 +14,8 @@ import threading
 from collections import OrderedDict
 
 from shared import settings
+
+ANSWER_PREFIX = "~answer "  # row keys of whole check answers kept beside a snapshot's chunks (see checks.service)
 
 # Python objects of decoded rows take about this many times the bytes of their JSON text (lists, small ints and
 # short strings: measured with bench/check_cpu.py's cache figures at 100,000 users).

@@ -305,6 +305,11 @@ def _chunk_key(n: int) -> str:
     return f"{n:06d}"
 
 
+def partition_of(pointer: Pointer) -> str:
+    """The partition holding the snapshot's chunks: written once, so it also names this version of the data."""
+    return _partition(pointer.tenant_id, pointer.report, pointer.snapshot_id)
+
+
 def load_rows(pointer: Pointer, *, cached: bool = False) -> Iterator[list]:
     """Every stored row, chunk by chunk. `cached`: decoded chunks are kept in (and taken from) the process's
     chunk cache; only for readers that never change the rows they get (the check engine)."""
