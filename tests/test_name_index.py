@@ -157,14 +157,23 @@ def test_the_cache_stays_under_its_cap(stored, monkeypatch) -> None:
 def test_an_index_too_large_to_store_leaves_checks_reading_every_row(storage_env, tenant_id, monkeypatch) -> None:
     monkeypatch.setattr(name_index, "MAX_ENTITIES", 0)
     tenants.add(tenants.Tenant(tenant_id, "Contoso", []))
-    store_snapshot(tenant_id, MAILBOX_USAGE, mailbox_rows(3_000), "2024-01-15")
+    store_snapshot(tenant_id, MAILBOX_USAGE, mailbox_rows(USERS), "2024-01-15")
     pointer = snapshots.current(tenant_id, MAILBOX_USAGE.key)
-    assert pointer is not None and pointer.indexed == ()
-    options = {"filter-mailbox": r"^ben\.42"}
+    assert pointer is not None and pointer.chunks >= snapshots.INDEX_MIN_CHUNKS and pointer.indexed == ()
+    options = {"filter-mailbox": r"^ben\.42\d@"}
     answer = _check(tenant_id, options, indexed=True)
     # ben.421, ben.425, ben.429; 429 was inactive on the refresh date (every third row is)
     assert answer.startswith("OK: Active mailboxes on 2024-01-15 : 2/3 (66.67%)")
     assert answer == _check(tenant_id, options, indexed=False)
+
+
+def test_a_report_of_a_few_chunks_has_no_index_and_is_read_whole(storage_env, tenant_id) -> None:
+    tenants.add(tenants.Tenant(tenant_id, "Contoso", []))
+    store_snapshot(tenant_id, MAILBOX_USAGE, mailbox_rows(500), "2024-01-15")
+    pointer = snapshots.current(tenant_id, MAILBOX_USAGE.key)
+    assert pointer is not None and pointer.chunks == 1 and pointer.indexed == ()
+    options = {"filter-mailbox": r"^ben\.42\d@"}
+    assert _check(tenant_id, options, indexed=True).startswith("OK: Active mailboxes on 2024-01-15 : 2/3 (66.67%)")
 
 
 @pytest.mark.parametrize(

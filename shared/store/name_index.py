@@ -1,8 +1,8 @@
 """Which chunks of a snapshot hold which names: the names-only index that lets a filtered check read only the
 chunks that can match instead of decoding every row of a 100,000-user report.
 
-Per indexed column (the columns the modes' name filters read), the distinct values in sorted order and, beside
-each, the chunk that holds a row with it (a value in two chunks, e.g. a user's D7 and daily rows, appears twice).
+Per indexed column (the columns the modes' name filters read), every row's value in sorted order and, beside
+each, the chunk that holds the row (a value in two chunks, e.g. a user's D7 and daily rows, appears twice).
 An anchored filter ('^ceo@') jumps to its literal prefix by bisection, a literal one ('contoso') is a substring
 search over the names joined, any other pattern is matched against the names only, never the whole rows. The
 chunks found are a superset of those holding a matching row (the check's fold applies the filters to the rows
@@ -33,24 +33,30 @@ class NamePattern(Protocol):
 
 
 class NameIndexBuilder:
-    """Collects (value, chunk) pairs as chunks are sealed."""
+    """Collects each sealed chunk's values of the indexed columns, in arrival order."""
 
     def __init__(self, columns: Sequence[str], positions: Sequence[int]) -> None:
         self.columns = list(columns)
         self._positions = list(positions)
-        self._pairs: list[set[tuple[str, int]]] = [set() for _ in columns]
+        self._names: list[list[str]] = [[] for _ in columns]
+        self._chunks: list[list[int]] = [[] for _ in columns]
 
     def add_chunk(self, chunk: int, rows: Sequence[Sequence]) -> None:
-        for pairs, i in zip(self._pairs, self._positions, strict=True):
-            pairs.update((_text(row[i] if i < len(row) else None), chunk) for row in rows)
+        for names, chunks, i in zip(self._names, self._chunks, self._positions, strict=True):
+            names.extend(_text(row[i] if i < len(row) else None) for row in rows)
+            chunks.extend([chunk] * len(rows))
 
     def entities(self, partition: str) -> list[dict]:
         """The index as entities for `partition`, or [] when it would not fit (checks then read every chunk)."""
         body: dict[str, dict[str, list]] = {}
-        for column, pairs in zip(self.columns, self._pairs, strict=True):
-            ordered = sorted(pairs)
-            body[column] = {"names": [n for n, _ in ordered], "chunks": [c for _, c in ordered]}
-        blob = zlib.compress(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), 6)
+        for column, names, chunks in zip(self.columns, self._names, self._chunks, strict=True):
+            # Positions sorted by name (string comparisons: several times faster than sorting (name, chunk) pairs).
+            # A name repeated in one chunk stays repeated: rare (a user's D7 and daily rows are chunks apart) and
+            # harmless to a lookup, where removing it would cost a loop over every row.
+            order = sorted(range(len(names)), key=names.__getitem__)
+            body[column] = {"names": [names[i] for i in order], "chunks": [chunks[i] for i in order]}
+        # Level 1: sorted names share their prefixes, so it compresses nearly as well as 6 at a third of the CPU.
+        blob = zlib.compress(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), 1)
         parts = [blob[i : i + PROPERTY_BYTES] for i in range(0, len(blob), PROPERTY_BYTES)]
         groups = [parts[i : i + PROPERTIES_PER_ENTITY] for i in range(0, len(parts), PROPERTIES_PER_ENTITY)]
         if len(groups) > MAX_ENTITIES:

@@ -34,6 +34,7 @@ POINTERS = "Snapshots"
 ROWS = "SnapshotRows"
 CHUNK_ROWS = 2000
 MAX_BINARY = 60 * 1024  # Table Storage binary properties stop at 64 KiB
+INDEX_MIN_CHUNKS = 3  # snapshots of fewer chunks have no names index
 BATCH = 40  # entities per transaction: under both the 100-entity and the 4 MiB limits
 
 
@@ -159,7 +160,10 @@ class SnapshotWriter:
         if self._buffer:
             self._seal()
         self._flush()
-        index = self._index.entities(self.partition) if self._index is not None else []
+        # A snapshot of a few chunks is read whole as cheaply as its index and a chunk: no index to write (most
+        # tenants' reports are one chunk, and a write per report would be a tenth more storage requests).
+        indexing = self._index is not None and self.entities_written >= INDEX_MIN_CHUNKS
+        index = self._index.entities(self.partition) if self._index is not None and indexing else []
         for e in index:  # each one alone: an index entity is up to 900 KB, and a transaction stops at 4 MiB
             self._table.upsert_entity(entity=e)
         entity = {
