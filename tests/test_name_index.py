@@ -12,7 +12,7 @@ from shared.checks.data import ReportData
 from shared.checks.engine import run_check
 from shared.checks.perlre import compile_perl
 from shared.collect.catalog import MAILBOX_USAGE, UPN
-from shared.store import name_index, snapshots, tenants
+from shared.store import name_index, packs, snapshots, storage, tenants
 from shared.store.chunk_cache import CHUNKS
 from tests.support import store_snapshot
 
@@ -215,3 +215,33 @@ def test_checks_asking_the_same_answer_at_once_compute_it_once(stored, monkeypat
         answers = list(pool.map(lambda _: service.answer("exchange", "mailbox-usage", options), range(8)))
     assert len({a.text() for a, _ in answers}) == 1 and computed == ["mailbox-usage"]
     assert answers[0][0].text() == _check(tenant_id, {"filter-counters": "status"}, indexed=False)
+
+
+def test_an_index_over_several_entities_reads_the_same(storage_env, tenant_id, monkeypatch) -> None:
+    monkeypatch.setattr(name_index, "ENTITY_BYTES", 20_000)
+    rows = mailbox_rows(USERS)
+    store_snapshot(tenant_id, MAILBOX_USAGE, rows, "2024-01-15")
+    pointer = snapshots.current(tenant_id, MAILBOX_USAGE.key)
+    assert pointer is not None and pointer.indexed == (UPN,)
+    stored = storage.table(snapshots.ROWS).query_entities(
+        "PartitionKey eq @pk and RowKey ge @index",
+        parameters={"pk": snapshots.partition_of(pointer), "index": name_index.INDEX_PREFIX},
+    )
+    assert len(list(stored)) > 1
+    rx = compile_perl("^dee")
+    upn = COLUMNS.index(UPN)
+    read = list(snapshots.load_matching(pointer, {UPN: rx}))
+    assert [r for r in read if rx.search(r[upn])] == [r for r in rows if rx.search(r[upn])]
+
+
+def test_the_largest_entity_of_binary_parts_is_accepted_by_table_storage(storage_env) -> None:
+    # The entity limit counts base64: a full entity of parts is written, one byte more is refused by us.
+    import os
+
+    full = os.urandom(packs.PROPERTY_BYTES * packs.MAX_PROPERTIES)
+    entity = {"PartitionKey": "size-probe", "RowKey": "full"} | packs.binary_properties(full)
+    table = storage.table(snapshots.ROWS)
+    table.upsert_entity(entity=entity)
+    assert packs.joined_binary(table.get_entity(partition_key="size-probe", row_key="full")) == full
+    with pytest.raises(ValueError, match="entity size limit"):
+        packs.binary_properties(full + b"x")

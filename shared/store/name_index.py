@@ -20,9 +20,10 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from shared.store import packs
+
 INDEX_PREFIX = "~index-"  # '~' sorts after the chunks' digits: a range query reads the chunks or the index alone
-PROPERTY_BYTES = 60_000  # a binary property holds at most 64 KiB
-PROPERTIES_PER_ENTITY = 15  # 15 x 60 KB stays under the 1 MiB entity limit
+ENTITY_BYTES = packs.PROPERTY_BYTES * packs.MAX_PROPERTIES  # of the compressed index, per entity
 MAX_ENTITIES = 8  # an index larger than this (millions of names) is not written: checks then read every chunk
 
 
@@ -57,14 +58,13 @@ class NameIndexBuilder:
             body[column] = {"names": [names[i] for i in order], "chunks": [chunks[i] for i in order]}
         # Level 1: sorted names share their prefixes, so it compresses nearly as well as 6 at a third of the CPU.
         blob = zlib.compress(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), 1)
-        parts = [blob[i : i + PROPERTY_BYTES] for i in range(0, len(blob), PROPERTY_BYTES)]
-        groups = [parts[i : i + PROPERTIES_PER_ENTITY] for i in range(0, len(parts), PROPERTIES_PER_ENTITY)]
-        if len(groups) > MAX_ENTITIES:
+        per_entity = ENTITY_BYTES
+        pieces = [blob[i : i + per_entity] for i in range(0, len(blob), per_entity)]
+        if len(pieces) > MAX_ENTITIES:
             return []
         return [
-            {"PartitionKey": partition, "RowKey": f"{INDEX_PREFIX}{n:02d}", "Parts": len(group)}
-            | {f"D{i:02d}": part for i, part in enumerate(group)}
-            for n, group in enumerate(groups)
+            {"PartitionKey": partition, "RowKey": f"{INDEX_PREFIX}{n:02d}"} | packs.binary_properties(piece)
+            for n, piece in enumerate(pieces)
         ]
 
 
@@ -118,8 +118,7 @@ class NameIndex:
 
     @classmethod
     def from_entities(cls, entities: Sequence[Mapping]) -> NameIndex:
-        ordered = sorted(entities, key=lambda e: e["RowKey"])
-        blob = b"".join(bytes(e[f"D{i:02d}"]) for e in ordered for i in range(int(e.get("Parts", 0))))
+        blob = b"".join(packs.joined_binary(e) for e in sorted(entities, key=lambda e: e["RowKey"]))
         body = json.loads(zlib.decompress(blob))
         return cls({column: _Column(v["names"], v["chunks"]) for column, v in body.items()})
 
