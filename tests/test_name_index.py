@@ -12,7 +12,7 @@ from shared.checks.data import ReportData
 from shared.checks.engine import run_check
 from shared.checks.perlre import compile_perl
 from shared.collect.catalog import MAILBOX_USAGE, UPN
-from shared.store import name_index, packs, snapshots, storage, tenants
+from shared.store import chunk_cache, name_index, packs, snapshots, storage, tenants
 from shared.store.chunk_cache import CHUNKS
 from tests.support import store_snapshot
 
@@ -154,13 +154,14 @@ def test_the_cache_stays_under_its_cap(stored, monkeypatch) -> None:
     assert CHUNKS.size_bytes == 0
 
 
-def test_an_index_too_large_to_store_leaves_checks_reading_every_row(storage_env, tenant_id, monkeypatch) -> None:
-    monkeypatch.setattr(name_index, "MAX_ENTITIES", 0)
+def test_chunks_whose_names_do_not_fit_are_always_read(storage_env, tenant_id, monkeypatch) -> None:
+    monkeypatch.setattr(name_index, "NAMES_BYTES", 0)
     tenants.add(tenants.Tenant(tenant_id, "Contoso", []))
     store_snapshot(tenant_id, MAILBOX_USAGE, mailbox_rows(USERS), "2024-01-15")
     pointer = snapshots.current(tenant_id, MAILBOX_USAGE.key)
-    assert pointer is not None and pointer.chunks >= snapshots.INDEX_MIN_CHUNKS and pointer.indexed == ()
+    assert pointer is not None and pointer.indexed == (UPN,)
     options = {"filter-mailbox": r"^ben\.42\d@"}
+    assert len(list(snapshots.load_matching(pointer, {UPN: compile_perl(options["filter-mailbox"])}))) == USERS
     answer = _check(tenant_id, options, indexed=True)
     # ben.421, ben.425, ben.429; 429 was inactive on the refresh date (every third row is)
     assert answer.startswith("OK: Active mailboxes on 2024-01-15 : 2/3 (66.67%)")
@@ -217,23 +218,6 @@ def test_checks_asking_the_same_answer_at_once_compute_it_once(stored, monkeypat
     assert answers[0][0].text() == _check(tenant_id, {"filter-counters": "status"}, indexed=False)
 
 
-def test_an_index_over_several_entities_reads_the_same(storage_env, tenant_id, monkeypatch) -> None:
-    monkeypatch.setattr(name_index, "ENTITY_BYTES", 20_000)
-    rows = mailbox_rows(USERS)
-    store_snapshot(tenant_id, MAILBOX_USAGE, rows, "2024-01-15")
-    pointer = snapshots.current(tenant_id, MAILBOX_USAGE.key)
-    assert pointer is not None and pointer.indexed == (UPN,)
-    stored = storage.table(snapshots.ROWS).query_entities(
-        "PartitionKey eq @pk and RowKey ge @index",
-        parameters={"pk": snapshots.partition_of(pointer), "index": name_index.INDEX_PREFIX},
-    )
-    assert len(list(stored)) > 1
-    rx = compile_perl("^dee")
-    upn = COLUMNS.index(UPN)
-    read = list(snapshots.load_matching(pointer, {UPN: rx}))
-    assert [r for r in read if rx.search(r[upn])] == [r for r in rows if rx.search(r[upn])]
-
-
 def test_the_largest_entity_of_binary_parts_is_accepted_by_table_storage(storage_env) -> None:
     # The entity limit counts base64: a full entity of parts is written, one byte more is refused by us.
     import os
@@ -245,3 +229,14 @@ def test_the_largest_entity_of_binary_parts_is_accepted_by_table_storage(storage
     assert packs.joined_binary(table.get_entity(partition_key="size-probe", row_key="full")) == full
     with pytest.raises(ValueError, match="entity size limit"):
         packs.binary_properties(full + b"x")
+
+
+def test_reads_that_serve_no_check_keep_nothing(stored) -> None:
+    from shared.checks.service import answer
+
+    tenant_id, _ = stored
+    with chunk_cache.not_kept():  # the collector's summary hook runs its checks so
+        inside, _ = answer("exchange", "mailbox-usage", {"tenant": tenant_id, "filter-counters": "status"})
+    assert CHUNKS.size_bytes == 0
+    outside, _ = answer("exchange", "mailbox-usage", {"tenant": tenant_id, "filter-counters": "status"})
+    assert outside.text() == inside.text() and CHUNKS.size_bytes > 0

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from shared.checks import engine, service
 from shared.collect.catalog import DATASETS
 from shared.errors import classify, log_failure
-from shared.store import collection_status, history, runs, snapshots, storage, summaries, tenants
+from shared.store import chunk_cache, collection_status, history, runs, snapshots, storage, summaries, tenants
 from shared.store.summaries import CheckOutcome
 
 log = logging.getLogger("o365mon.insights")
@@ -174,7 +174,10 @@ def data_as_of(pointers: dict[str, snapshots.Pointer]) -> str:
 def record_collection(tenant: tenants.Tenant, run: runs.RunRecord) -> None:
     """The hook the collector calls once a tenant's run is recorded: summary and history. Never raises."""
     try:
-        _record(tenant, run)
+        # What these checks decode would stay in the collecting process's chunk cache, which serves no checks:
+        # up to CHECK_CACHE_MB of a big tenant's rows, for nothing.
+        with chunk_cache.not_kept():
+            _record(tenant, run)
     except Exception as exc:  # the run is recorded already; the dashboard shows its age until the next one
         log_failure(f"tenant {tenant.tenant_id}: summary and history", exc, classify(exc))
 

@@ -10,8 +10,11 @@ tenant skip Table reads, zlib and JSON until the next collection.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 
 from shared import settings
 
@@ -48,7 +51,7 @@ class ChunkCache:
         larger than the whole cap is not kept."""
         cost = text_bytes * OBJECT_OVERHEAD
         cap = self.capacity()
-        if cost > cap:
+        if cost > cap or not _kept.get():
             return
         with self._lock:
             old = self._items.pop((partition, row_key), None)
@@ -69,6 +72,19 @@ class ChunkCache:
     @property
     def size_bytes(self) -> int:
         return self._bytes
+
+
+_kept: contextvars.ContextVar[bool] = contextvars.ContextVar("chunk_cache_kept", default=True)
+
+
+@contextlib.contextmanager
+def not_kept() -> Iterator[None]:
+    """Nothing read inside is kept (what is kept already is still used): for readers that serve no checks."""
+    token = _kept.set(False)
+    try:
+        yield
+    finally:
+        _kept.reset(token)
 
 
 CHUNKS = ChunkCache()

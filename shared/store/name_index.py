@@ -1,15 +1,15 @@
 """Which chunks of a snapshot hold which names: the names-only index that lets a filtered check read only the
 chunks that can match instead of decoding every row of a 100,000-user report.
 
-Per indexed column (the columns the modes' name filters read), every row's value in sorted order and, beside
-each, the chunk that holds the row (a value in two chunks, e.g. a user's D7 and daily rows, appears twice).
-An anchored filter ('^ceo@') jumps to its literal prefix by bisection, a literal one ('contoso') is a substring
-search over the names joined, any other pattern is matched against the names only, never the whole rows. The
-chunks found are a superset of those holding a matching row (the check's fold applies the filters to the rows
-again), so a wrong guess can only cost time, never change an answer.
-
-Stored beside the chunks, in the snapshot's own partition (RowKeys `~index-NN`, after every chunk's number),
-as zlib-compressed JSON over binary properties: written once with the snapshot, immutable like it.
+Each chunk entity carries, beside its rows, the values of the indexed columns (the columns the modes' name
+filters read) of those rows, compressed in a property of their own (`Names`): they leave the collector with
+their chunk, so its memory stays flat in the number of users, and they cost no extra entity. A check reads
+that one property of every chunk (a projection query), sorts the names once (kept in the chunk cache) and
+finds the chunks that can match: an anchored filter ('^ceo@') bisects to its literal prefix, a literal one
+('contoso') is a substring search over the names joined, any other pattern is matched against the names only,
+never the whole rows. The chunks found are a superset of those holding a matching row (the check's fold
+applies the filters to the rows again), so a wrong guess can only cost time, never change an answer; a chunk
+whose names did not fit a property is always read.
 """
 
 from __future__ import annotations
@@ -20,11 +20,8 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from shared.store import packs
-
-INDEX_PREFIX = "~index-"  # '~' sorts after the chunks' digits: a range query reads the chunks or the index alone
-ENTITY_BYTES = packs.PROPERTY_BYTES * packs.MAX_PROPERTIES  # of the compressed index, per entity
-MAX_ENTITIES = 8  # an index larger than this (millions of names) is not written: checks then read every chunk
+NAMES = "Names"  # the chunk entity's property holding its names
+NAMES_BYTES = 60_000  # a binary property holds at most 64 KiB
 
 
 class NamePattern(Protocol):
@@ -33,39 +30,14 @@ class NamePattern(Protocol):
     def literal(self) -> str | None: ...
 
 
-class NameIndexBuilder:
-    """Collects each sealed chunk's values of the indexed columns, in arrival order."""
-
-    def __init__(self, columns: Sequence[str], positions: Sequence[int]) -> None:
-        self.columns = list(columns)
-        self._positions = list(positions)
-        self._names: list[list[str]] = [[] for _ in columns]
-        self._chunks: list[list[int]] = [[] for _ in columns]
-
-    def add_chunk(self, chunk: int, rows: Sequence[Sequence]) -> None:
-        for names, chunks, i in zip(self._names, self._chunks, self._positions, strict=True):
-            names.extend(_text(row[i] if i < len(row) else None) for row in rows)
-            chunks.extend([chunk] * len(rows))
-
-    def entities(self, partition: str) -> list[dict]:
-        """The index as entities for `partition`, or [] when it would not fit (checks then read every chunk)."""
-        body: dict[str, dict[str, list]] = {}
-        for column, names, chunks in zip(self.columns, self._names, self._chunks, strict=True):
-            # Positions sorted by name (string comparisons: several times faster than sorting (name, chunk) pairs).
-            # A name repeated in one chunk stays repeated: rare (a user's D7 and daily rows are chunks apart) and
-            # harmless to a lookup, where removing it would cost a loop over every row.
-            order = sorted(range(len(names)), key=names.__getitem__)
-            body[column] = {"names": [names[i] for i in order], "chunks": [chunks[i] for i in order]}
-        # Level 1: sorted names share their prefixes, so it compresses nearly as well as 6 at a third of the CPU.
-        blob = zlib.compress(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), 1)
-        per_entity = ENTITY_BYTES
-        pieces = [blob[i : i + per_entity] for i in range(0, len(blob), per_entity)]
-        if len(pieces) > MAX_ENTITIES:
-            return []
-        return [
-            {"PartitionKey": partition, "RowKey": f"{INDEX_PREFIX}{n:02d}"} | packs.binary_properties(piece)
-            for n, piece in enumerate(pieces)
-        ]
+def chunk_names(rows: Sequence[Sequence], columns: Sequence[str], positions: Sequence[int]) -> bytes | None:
+    """The `Names` property of a chunk of `rows`, or None when it does not fit (the chunk is then always read)."""
+    body = {
+        c: [_text(row[i] if i < len(row) else None) for row in rows] for c, i in zip(columns, positions, strict=True)
+    }
+    # Level 1: a third of level 6's CPU for names, which compress well either way (shared domains).
+    blob = zlib.compress(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), 1)
+    return blob if len(blob) <= NAMES_BYTES else None
 
 
 class _Column:
@@ -113,14 +85,29 @@ class _Column:
 
 
 class NameIndex:
-    def __init__(self, columns: Mapping[str, _Column]) -> None:
+    def __init__(self, columns: Mapping[str, _Column], unindexed: frozenset[int] = frozenset()) -> None:
         self._columns = dict(columns)
+        self._unindexed = unindexed  # chunks without names: always read
 
     @classmethod
-    def from_entities(cls, entities: Sequence[Mapping]) -> NameIndex:
-        blob = b"".join(packs.joined_binary(e) for e in sorted(entities, key=lambda e: e["RowKey"]))
-        body = json.loads(zlib.decompress(blob))
-        return cls({column: _Column(v["names"], v["chunks"]) for column, v in body.items()})
+    def from_chunks(cls, chunks: Sequence[tuple[int, bytes | None]], columns: Sequence[str]) -> NameIndex:
+        """From (chunk number, its Names property or None) of every chunk."""
+        names: dict[str, list[str]] = {c: [] for c in columns}
+        numbers: dict[str, list[int]] = {c: [] for c in columns}
+        unindexed: set[int] = set()
+        for n, blob in chunks:
+            if blob is None:
+                unindexed.add(n)
+                continue
+            body = json.loads(zlib.decompress(blob))
+            for c in columns:
+                names[c].extend(body.get(c, ()))
+                numbers[c].extend([n] * len(body.get(c, ())))
+        index = {}
+        for c in columns:
+            order = sorted(range(len(names[c])), key=names[c].__getitem__)  # positions by name: faster than pairs
+            index[c] = _Column([names[c][i] for i in order], [numbers[c][i] for i in order])
+        return cls(index, frozenset(unindexed))
 
     @property
     def columns(self) -> frozenset[str]:
@@ -134,7 +121,7 @@ class NameIndex:
             index = self._columns.get(column)
             if index is None:
                 continue
-            hits = index.matching(rx)
+            hits = index.matching(rx) | self._unindexed
             found = hits if found is None else found & hits
             if not found:
                 return []

@@ -6,8 +6,8 @@ Layout (chosen because Azurite slows down sharply as one partition grows, and th
   columns, row count, and the per-mode summaries that unfiltered checks read (one point read per check).
 - `SnapshotRows`: PartitionKey = `<tenant>~<report>~<snapshot id>`, RowKey = chunk number; each entity holds
   up to ~2,000 rows as zlib-compressed JSON in one binary property (< 64 KiB). A 100,000-user report is
-  ~100 small entities in its own partition, on Azurite and on Azure alike. Beside the chunks, the names index
-  of the columns the modes filter on (shared/store/name_index.py), so a filtered check reads only the chunks
+  ~100 small entities in its own partition, on Azurite and on Azure alike. Each chunk also carries the names
+  of its rows in the columns the modes filter on (shared/store/name_index.py), so a filtered check reads only the chunks
   that can match; decoded chunks are kept by the serving process (shared/store/chunk_cache.py).
 A new snapshot is written to a fresh partition and becomes visible only when the pointer switches to it,
 so a failed collection leaves the previous snapshot readable; superseded partitions are deleted afterwards.
@@ -28,14 +28,15 @@ from azure.data.tables import TableClient
 
 from shared.store import storage
 from shared.store.chunk_cache import CHUNKS
-from shared.store.name_index import INDEX_PREFIX, NameIndex, NameIndexBuilder, NamePattern
+from shared.store.name_index import NAMES, NameIndex, NamePattern, chunk_names
 
 POINTERS = "Snapshots"
 ROWS = "SnapshotRows"
 CHUNK_ROWS = 2000
 MAX_BINARY = 60 * 1024  # Table Storage binary properties stop at 64 KiB
-INDEX_MIN_CHUNKS = 3  # snapshots of fewer chunks have no names index
-BATCH = 40  # entities per transaction: under both the 100-entity and the 4 MiB limits
+INDEX_MIN_CHUNKS = 3  # snapshots of fewer chunks are read whole by filtered checks too
+BATCH = 40  # entities per transaction: under the 100-entity limit
+BATCH_BYTES = 2_500_000  # binary per transaction: 3.3 MB in base64, under the 4 MiB limit
 
 
 def new_snapshot_id() -> str:
@@ -69,7 +70,7 @@ class Pointer:
     concealed: bool
     collected_at: str
     forms: dict[str, int] | None = None  # CSV reports: rows per form ("d7", "daily"), for the plausibility guard
-    indexed: tuple[str, ...] = ()  # columns of the names index written beside the chunks
+    indexed: tuple[str, ...] = ()  # columns whose names the chunks carry (none for a snapshot of few chunks)
     etag: str = field(default="", repr=False, compare=False)  # as read: a commit switches from it, no read again
 
     @classmethod
@@ -103,16 +104,17 @@ class SnapshotWriter:
     """Streams rows into a new, invisible snapshot; `commit()` makes it current, `abort()` discards it."""
 
     def __init__(self, tenant_id: str, report: str, columns: list[str], *, indexed: Sequence[str] = ()) -> None:
-        """`indexed`: the columns whose values go into the names index (those of them that the report has)."""
+        """`indexed`: the columns whose names each chunk carries (those of them that the report has)."""
         self.tenant_id, self.report, self.columns = tenant_id, report, columns
         present = [c for c in dict.fromkeys(indexed) if c in columns]
-        self._index = NameIndexBuilder(present, [columns.index(c) for c in present]) if present else None
+        self._indexed, self._positions = present, [columns.index(c) for c in present]
         self.snapshot_id = new_snapshot_id()
         self.partition = _partition(tenant_id, report, self.snapshot_id)
         self.rows = 0
         self.entities_written = 0
         self._buffer: list[Sequence] = []
         self._pending: list[dict] = []
+        self._pending_bytes = 0
         self._table = storage.table(ROWS)
 
     def add(self, row: Sequence) -> None:
@@ -121,14 +123,19 @@ class SnapshotWriter:
         if len(self._buffer) >= CHUNK_ROWS:
             self._seal()
 
-    def _seal(self) -> None:
+    def _seal(self, *, final: bool = False) -> None:
+        # A snapshot of one chunk is read whole as cheaply as its names: none are written for it.
+        named = bool(self._indexed) and not (final and self.entities_written + len(self._pending) == 0)
         for blob, rows in _pack(self._buffer):
             n = self.entities_written + len(self._pending)
-            self._pending.append({"PartitionKey": self.partition, "RowKey": f"{n:06d}", "Data": blob})
-            if self._index is not None:
-                self._index.add_chunk(n, rows)
+            entity = {"PartitionKey": self.partition, "RowKey": f"{n:06d}", "Data": blob}
+            names = chunk_names(rows, self._indexed, self._positions) if named else None
+            if names is not None:
+                entity[NAMES] = names
+            self._pending.append(entity)
+            self._pending_bytes += len(blob) + len(names or b"")
         self._buffer = []
-        if len(self._pending) >= BATCH:
+        if len(self._pending) >= BATCH or self._pending_bytes >= BATCH_BYTES:
             self._flush()
 
     def _flush(self) -> None:
@@ -140,7 +147,7 @@ class SnapshotWriter:
             self._table.submit_transaction([("upsert", e) for e in self._pending])
         if self._pending:
             self.entities_written += len(self._pending)
-            self._pending = []
+            self._pending, self._pending_bytes = [], 0
 
     def commit(
         self,
@@ -158,14 +165,8 @@ class SnapshotWriter:
         `known`: the current pointer as the caller just read it (None: there was none), saving a read; the switch is
         conditional on it either way, and a pointer changed since is read again and judged the same way."""
         if self._buffer:
-            self._seal()
+            self._seal(final=True)
         self._flush()
-        # A snapshot of a few chunks is read whole as cheaply as its index and a chunk: no index to write (most
-        # tenants' reports are one chunk, and a write per report would be a tenth more storage requests).
-        indexing = self._index is not None and self.entities_written >= INDEX_MIN_CHUNKS
-        index = self._index.entities(self.partition) if self._index is not None and indexing else []
-        for e in index:  # each one alone: an index entity is up to 900 KB, and a transaction stops at 4 MiB
-            self._table.upsert_entity(entity=e)
         entity = {
             "PartitionKey": self.tenant_id,
             "RowKey": self.report,
@@ -180,8 +181,8 @@ class SnapshotWriter:
         }
         if forms is not None:
             entity["Forms"] = json.dumps(forms)
-        if index and self._index is not None:
-            entity["Indexed"] = json.dumps(self._index.columns)
+        if self._indexed and self.entities_written >= INDEX_MIN_CHUNKS:
+            entity["Indexed"] = json.dumps(self._indexed)
         pointers = storage.table(POINTERS)
         reused = not isinstance(known, Unread) and (known is None or bool(known.etag))
         old = known if reused and not isinstance(known, Unread) else self._read()
@@ -325,7 +326,7 @@ def load_rows(pointer: Pointer, *, cached: bool = False) -> Iterator[list]:
                 yield from rows  # type: ignore[misc]
             return
     entities = storage.table(ROWS).query_entities(
-        "PartitionKey eq @pk and RowKey lt @index", parameters={"pk": part, "index": INDEX_PREFIX}
+        "PartitionKey eq @pk", parameters={"pk": part}, select=["RowKey", "Data"]
     )
     for e in sorted(entities, key=lambda e: e["RowKey"]):
         rows, size = _decoded(e["Data"])
@@ -336,28 +337,29 @@ def load_rows(pointer: Pointer, *, cached: bool = False) -> Iterator[list]:
 
 def load_matching(pointer: Pointer, patterns: dict[str, NamePattern]) -> Iterator[list]:
     """The rows of the chunks that may hold a row matching every pattern (column -> pattern) on the indexed
-    columns, in stored order; every row when the snapshot has no index for any of them. Cached as load_rows'."""
+    columns, in stored order; every row when the snapshot has no names for any of them. Cached as load_rows'."""
     if not set(patterns) & set(pointer.indexed):
         yield from load_rows(pointer, cached=True)
         return
     part = _partition(pointer.tenant_id, pointer.report, pointer.snapshot_id)
     table = storage.table(ROWS)
-    index = CHUNKS.get(part, INDEX_PREFIX)
+    index = CHUNKS.get(part, NAMES)
     if not isinstance(index, NameIndex):
-        entities = list(
-            table.query_entities(
-                "PartitionKey eq @pk and RowKey ge @index", parameters={"pk": part, "index": INDEX_PREFIX}
-            )
-        )
-        if not entities:  # a pointer naming an index that is not there: read everything rather than guess
-            yield from load_rows(pointer, cached=True)
-            return
-        index = NameIndex.from_entities(entities)
-        CHUNKS.put(part, INDEX_PREFIX, index, index.size_hint())
+        named = table.query_entities("PartitionKey eq @pk", parameters={"pk": part}, select=["RowKey", NAMES])
+        chunks = [(int(e["RowKey"]), _binary(e.get(NAMES))) for e in named]
+        index = NameIndex.from_chunks(chunks, pointer.indexed)
+        CHUNKS.put(part, NAMES, index, index.size_hint())
     for n in index.chunks(patterns):
         key = _chunk_key(n)
         rows = CHUNKS.get(part, key)
         if rows is None:
-            rows, size = _decoded(table.get_entity(partition_key=part, row_key=key)["Data"])
+            entity = table.get_entity(partition_key=part, row_key=key, select=["Data"])
+            rows, size = _decoded(entity["Data"])
             CHUNKS.put(part, key, rows, size)
         yield from rows  # type: ignore[misc]
+
+
+def _binary(value: object) -> bytes | None:
+    if value is None:
+        return None
+    return value if isinstance(value, bytes) else bytes(value.value)  # type: ignore[attr-defined]
