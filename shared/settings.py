@@ -114,8 +114,8 @@ SETTINGS: dict[str, Setting] = {
     "CHECK_DEADLINE_S": Setting(
         "Seconds a check may run before it answers UNKNOWN instead of holding a worker (default 10)", 10.0
     ),
-    # A Flex Consumption instance has 2,048 MB by default; 256 MB holds the decoded rows of ~6 reports of a
-    # 100,000-user tenant, or every report of a few dozen ordinary ones.
+    # A Flex Consumption instance has 2,048 MB by default; 256 MB holds the decoded rows of two or three reports
+    # of a 100,000-user tenant (~13-22 MB of JSON each, counted 6x), or every report of dozens of ordinary ones.
     "CHECK_CACHE_MB": Setting(
         "Megabytes of decoded report rows and answers a serving process keeps between checks, 0 for none (default 256)",
         256,

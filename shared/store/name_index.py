@@ -20,8 +20,10 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from shared.store.packs import PROPERTY_BYTES
+
 NAMES = "Names"  # the chunk entity's property holding its names
-NAMES_BYTES = 60_000  # a binary property holds at most 64 KiB
+NAMES_BYTES = PROPERTY_BYTES  # one binary property
 
 
 class NamePattern(Protocol):
@@ -108,10 +110,6 @@ class NameIndex:
             order = sorted(range(len(names[c])), key=names[c].__getitem__)  # positions by name: faster than pairs
             index[c] = _Column([names[c][i] for i in order], [numbers[c][i] for i in order])
         return cls(index, frozenset(unindexed))
-
-    @property
-    def columns(self) -> frozenset[str]:
-        return frozenset(self._columns)
 
     def chunks(self, patterns: Mapping[str, NamePattern]) -> list[int]:
         """The chunks (in order) that may hold a row whose every indexed column in `patterns` matches; columns

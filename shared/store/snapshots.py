@@ -128,7 +128,7 @@ class SnapshotWriter:
         named = bool(self._indexed) and not (final and self.entities_written + len(self._pending) == 0)
         for blob, rows in _pack(self._buffer):
             n = self.entities_written + len(self._pending)
-            entity = {"PartitionKey": self.partition, "RowKey": f"{n:06d}", "Data": blob}
+            entity = {"PartitionKey": self.partition, "RowKey": _chunk_key(n), "Data": blob}
             names = chunk_names(rows, self._indexed, self._positions) if named else None
             if names is not None:
                 entity[NAMES] = names
@@ -302,7 +302,7 @@ def current_all(tenant_id: str) -> dict[str, Pointer]:
 
 
 def _decoded(data: object) -> tuple[list, int]:
-    text = zlib.decompress(data if isinstance(data, bytes) else data.value)  # type: ignore[attr-defined]
+    text = zlib.decompress(_binary(data) or b"")
     return json.loads(text), len(text)
 
 
@@ -318,7 +318,7 @@ def partition_of(pointer: Pointer) -> str:
 def load_rows(pointer: Pointer, *, cached: bool = False) -> Iterator[list]:
     """Every stored row, chunk by chunk. `cached`: decoded chunks are kept in (and taken from) the process's
     chunk cache; only for readers that never change the rows they get (the check engine)."""
-    part = _partition(pointer.tenant_id, pointer.report, pointer.snapshot_id)
+    part = partition_of(pointer)
     if cached:
         held = [CHUNKS.get(part, _chunk_key(n)) for n in range(pointer.chunks)]
         if all(rows is not None for rows in held):
@@ -341,7 +341,7 @@ def load_matching(pointer: Pointer, patterns: dict[str, NamePattern]) -> Iterato
     if not set(patterns) & set(pointer.indexed):
         yield from load_rows(pointer, cached=True)
         return
-    part = _partition(pointer.tenant_id, pointer.report, pointer.snapshot_id)
+    part = partition_of(pointer)
     table = storage.table(ROWS)
     index = CHUNKS.get(part, NAMES)
     if not isinstance(index, NameIndex):
@@ -360,6 +360,7 @@ def load_matching(pointer: Pointer, patterns: dict[str, NamePattern]) -> Iterato
 
 
 def _binary(value: object) -> bytes | None:
+    """A binary property as bytes (the SDK gives bytes, or a typed wrapper holding them), None when absent."""
     if value is None:
         return None
     return value if isinstance(value, bytes) else bytes(value.value)  # type: ignore[attr-defined]
