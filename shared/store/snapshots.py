@@ -6,7 +6,9 @@ Layout (chosen because Azurite slows down sharply as one partition grows, and th
   columns, row count, and the per-mode summaries that unfiltered checks read (one point read per check).
 - `SnapshotRows`: PartitionKey = `<tenant>~<report>~<snapshot id>`, RowKey = chunk number; each entity holds
   up to ~2,000 rows as zlib-compressed JSON in one binary property (< 64 KiB). A 100,000-user report is
-  ~100 small entities in its own partition, on Azurite and on Azure alike. Each chunk also carries the names
+  ~100 small entities in its own partition, on Azurite and on Azure alike. A snapshot of one chunk (most of
+  them: every report of a tenant under ~2,000 users) is held in its pointer instead (property `Data`), so
+  it is written, read and superseded with one request instead of two or three. Each chunk also carries the names
   of its rows in the columns the modes filter on (shared/store/name_index.py), so a filtered check reads only the chunks
   that can match; decoded chunks are kept by the serving process (shared/store/chunk_cache.py).
 A new snapshot is written to a fresh partition and becomes visible only when the pointer switches to it,
@@ -71,6 +73,7 @@ class Pointer:
     collected_at: str
     forms: dict[str, int] | None = None  # CSV reports: rows per form ("d7", "daily"), for the plausibility guard
     indexed: tuple[str, ...] = ()  # columns whose names the chunks carry (none for a snapshot of few chunks)
+    inline: bytes | None = field(default=None, repr=False, compare=False)  # the one chunk, held by the pointer
     etag: str = field(default="", repr=False, compare=False)  # as read: a commit switches from it, no read again
 
     @classmethod
@@ -89,6 +92,7 @@ class Pointer:
             collected_at=e.get("CollectedAt", ""),
             forms=json.loads(e["Forms"]) if e.get("Forms") else None,
             indexed=tuple(json.loads(e["Indexed"])) if e.get("Indexed") else (),
+            inline=_binary(e.get("Data")),
             etag=str(metadata.get("etag") or ""),
         )
 
@@ -166,6 +170,7 @@ class SnapshotWriter:
         conditional on it either way, and a pointer changed since is read again and judged the same way."""
         if self._buffer:
             self._seal(final=True)
+        inline = self._pending.pop()["Data"] if self.entities_written == 0 and len(self._pending) == 1 else None
         self._flush()
         entity = {
             "PartitionKey": self.tenant_id,
@@ -174,11 +179,13 @@ class SnapshotWriter:
             "RefreshDate": refresh_date,
             "Columns": json.dumps(self.columns),
             "Rows": self.rows,
-            "Chunks": self.entities_written,
+            "Chunks": self.entities_written or int(inline is not None),
             "Summaries": json.dumps(summaries, separators=(",", ":")),
             "Concealed": concealed,
             "CollectedAt": storage.now_iso(),
         }
+        if inline is not None:
+            entity["Data"] = inline
         if forms is not None:
             entity["Forms"] = json.dumps(forms)
         if self._indexed and self.entities_written >= INDEX_MIN_CHUNKS:
@@ -319,6 +326,11 @@ def load_rows(pointer: Pointer, *, cached: bool = False) -> Iterator[list]:
     """Every stored row, chunk by chunk. `cached`: decoded chunks are kept in (and taken from) the process's
     chunk cache; only for readers that never change the rows they get (the check engine)."""
     part = partition_of(pointer)
+    if pointer.chunks == 0:
+        return
+    if pointer.inline is not None:
+        yield from _chunk_rows(part, _chunk_key(0), pointer.inline, cached=cached)
+        return
     if cached:
         held = [CHUNKS.get(part, _chunk_key(n)) for n in range(pointer.chunks)]
         if all(rows is not None for rows in held):
@@ -329,10 +341,18 @@ def load_rows(pointer: Pointer, *, cached: bool = False) -> Iterator[list]:
         "PartitionKey eq @pk", parameters={"pk": part}, select=["RowKey", "Data"]
     )
     for e in sorted(entities, key=lambda e: e["RowKey"]):
-        rows, size = _decoded(e["Data"])
-        if cached:
-            CHUNKS.put(part, e["RowKey"], rows, size)
-        yield from rows
+        yield from _chunk_rows(part, e["RowKey"], e["Data"], cached=cached)
+
+
+def _chunk_rows(part: str, key: str, data: object, *, cached: bool) -> list:
+    if cached:
+        rows = CHUNKS.get(part, key)
+        if rows is not None:
+            return rows  # type: ignore[return-value]
+    rows, size = _decoded(data)
+    if cached:
+        CHUNKS.put(part, key, rows, size)
+    return rows
 
 
 def load_matching(pointer: Pointer, patterns: dict[str, NamePattern]) -> Iterator[list]:
