@@ -71,6 +71,21 @@ def test_index_reads_a_superset_of_the_matching_rows_in_stored_order(stored, pat
     assert [r for r in read if rx.search(r[upn])] == [r for r in rows if rx.search(r[upn])]
 
 
+@pytest.mark.parametrize("pattern", [r"^ben\.1@", r"ben\.1@", "^evil", "^ann"])
+def test_a_name_holding_a_newline_is_still_found(storage_env, tenant_id, pattern) -> None:
+    # The names are searched joined by newlines, and a quoted CSV cell may hold one.
+    rows = mailbox_rows(USERS)
+    upn = COLUMNS.index(UPN)
+    rows[7000][upn] = "evil\nben.1@contoso.com"
+    rows[-1][upn] = "last\nann.1@contoso.com"  # the last name: a hit inside it has no name after it
+    store_snapshot(tenant_id, MAILBOX_USAGE, rows, "2024-01-15")
+    pointer = snapshots.current(tenant_id, MAILBOX_USAGE.key)
+    assert pointer is not None and pointer.indexed == (UPN,)
+    rx = compile_perl(pattern)
+    read = list(snapshots.load_matching(pointer, {UPN: rx}))
+    assert [r for r in read if rx.search(r[upn])] == [r for r in rows if rx.search(r[upn])] != []
+
+
 def test_one_mailbox_reads_one_chunk(stored) -> None:
     tenant_id, rows = stored
     pointer = snapshots.current(tenant_id, MAILBOX_USAGE.key)
