@@ -31,11 +31,11 @@ from azure.data.tables import TableClient
 from shared.store import storage
 from shared.store.chunk_cache import CHUNKS
 from shared.store.name_index import NAMES, NameIndex, NamePattern, chunk_names
+from shared.store.packs import PROPERTY_BYTES
 
 POINTERS = "Snapshots"
 ROWS = "SnapshotRows"
 CHUNK_ROWS = 2000
-MAX_BINARY = 60 * 1024  # Table Storage binary properties stop at 64 KiB
 INDEX_MIN_CHUNKS = 3  # snapshots of fewer chunks are read whole by filtered checks too
 BATCH = 40  # entities per transaction: under the 100-entity limit
 BATCH_BYTES = 2_500_000  # binary per transaction: 3.3 MB in base64, under the 4 MiB limit
@@ -55,7 +55,7 @@ def _pack(rows: Sequence[Sequence]) -> list[tuple[bytes, Sequence[Sequence]]]:
     # Level 1, not 6: measured on 100,000-user mailbox-usage and email-activity chunks, 2.6x less CPU to compress
     # for 19 % more bytes, the same number of entities (a chunk is bounded by rows) and the same decompression.
     blob = zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 1)
-    if len(blob) <= MAX_BINARY or len(rows) == 1:
+    if len(blob) <= PROPERTY_BYTES or len(rows) == 1:
         return [(blob, rows)]
     half = len(rows) // 2
     return _pack(rows[:half]) + _pack(rows[half:])
