@@ -59,6 +59,9 @@ def test_a_snapshot_of_one_chunk_lives_in_its_pointer(storage_env, tenant_id) ->
     assert list(snapshots.load_rows(current)) == rows(10, seed=2)
     assert list(snapshots.load_rows(current, cached=True)) == list(snapshots.load_rows(current, cached=True))
     assert list(snapshots.load_rows(current, cached=True)) == rows(10, seed=2)
+    write(tenant_id, rows(BIG, seed=3))  # back to a partition of its own: the pointer holds no chunk any more
+    assert list(snapshots.load_rows(snapshots.current(tenant_id, "email_activity"))) == rows(BIG, seed=3)
+    write(tenant_id, rows(10, seed=4))
     write(tenant_id, [])
     empty = snapshots.current(tenant_id, "email_activity")
     assert empty is not None and empty.chunks == empty.rows == 0 and list(snapshots.load_rows(empty)) == []

@@ -189,7 +189,7 @@ async def _collect_report(
     except BaseException:
         await asyncio.to_thread(writer.abort)
         raise
-    outcome.rows, outcome.refresh_date, outcome.entities = pointer.rows, pointer.refresh_date, pointer.chunks
+    outcome.rows, outcome.refresh_date, outcome.entities = pointer.rows, pointer.refresh_date, pointer.row_entities
     outcome.status = "success"
 
 
@@ -352,7 +352,7 @@ async def _collect_json(
     if report.key == "organization" and rows:  # checks then find the tenant by any of these names
         org = rows[0]
         await asyncio.to_thread(tenants.learn_names, tenant_id, org[1], [org[5], *json.loads(org[4])])
-    outcome.rows, outcome.refresh_date, outcome.entities = pointer.rows, pointer.refresh_date, pointer.chunks
+    outcome.rows, outcome.refresh_date, outcome.entities = pointer.rows, pointer.refresh_date, pointer.row_entities
     outcome.status = "success"
 
 

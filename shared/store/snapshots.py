@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient
+from azure.data.tables import TableClient, UpdateMode
 
 from shared.store import storage
 from shared.store.chunk_cache import CHUNKS
@@ -77,6 +77,11 @@ class Pointer:
     indexed: tuple[str, ...] = ()  # columns whose names the chunks carry (none for a snapshot of few chunks)
     inline: bytes | None = field(default=None, repr=False, compare=False)  # the one chunk, held by the pointer
     etag: str = field(default="", repr=False, compare=False)  # as read: a commit switches from it, no read again
+
+    @property
+    def row_entities(self) -> int:
+        """Entities holding its rows besides the pointer: none when the pointer holds its one chunk."""
+        return 0 if self.inline is not None else self.chunks
 
     @classmethod
     def from_entity(cls, e: dict) -> Pointer:
@@ -204,7 +209,14 @@ class SnapshotWriter:
                 if old is None:
                     pointers.create_entity(entity=entity)
                 else:
-                    pointers.update_entity(entity=entity, etag=old.etag, match_condition=MatchConditions.IfNotModified)
+                    # Replace, not the default merge: a property the new snapshot has not (its inline chunk, Indexed,
+                    # Forms) must not survive from the old one.
+                    pointers.update_entity(
+                        entity=entity,
+                        mode=UpdateMode.REPLACE,
+                        etag=old.etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
                 break
             except (ResourceExistsError, ResourceModifiedError):
                 if not reused:
