@@ -67,7 +67,7 @@ def _worker(stop: mp.synchronize.Event, results: mp.Queue, host_json: str) -> No
     results.put(time.process_time())
 
 
-def _calibrate(tenant_ids: list[str], results: mp.Queue) -> None:
+def collect_one_at_a_time(tenant_ids: list[str], results: mp.Queue) -> None:
     """CPU seconds of each tenant's collection, one at a time (the first one, cold imports, not counted)."""
     from shared.collect.collector import collect_tenant
     from shared.store import tenants
@@ -103,7 +103,7 @@ def _old_path(tenant_ids: list[str], results: mp.Queue) -> None:
     results.put((time.perf_counter() - start, time.process_time() - cpu))
 
 
-def _child(target, *args) -> object:  # type: ignore[no-untyped-def]
+def in_child(target, *args) -> object:  # type: ignore[no-untyped-def]
     ctx = mp.get_context("spawn")
     results: mp.Queue = ctx.Queue()
     p = ctx.Process(target=target, args=(*args, results))
@@ -197,7 +197,7 @@ def fan_out(ids: list[str], users: dict[str, int], workers: int, host_json: Path
 def old_path(ids: list[str], users: dict[str, int], total: int) -> None:
     os.environ["COLLECT_REPORT_CONCURRENCY"] = "1"  # datasets one after another, as before the fan-out
     try:
-        wall, cpu = _child(_old_path, ids)  # type: ignore[misc]
+        wall, cpu = in_child(_old_path, ids)  # type: ignore[misc]
     finally:
         os.environ.pop("COLLECT_REPORT_CONCURRENCY")
     per = wall / len(ids)
@@ -210,7 +210,7 @@ def old_path(ids: list[str], users: dict[str, int], total: int) -> None:
 def calibrate(sim, ids: list[str], users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
     latency, sim.latency = sim.latency, None  # CPU only: no waiting on simulated Graph
     try:
-        out = _child(_calibrate, ids)
+        out = in_child(collect_one_at_a_time, ids)
     finally:
         sim.latency = latency
     by_band: dict[str, list[float]] = {}

@@ -11,30 +11,10 @@ test with a `git archive` of the code before:
 from __future__ import annotations
 
 import argparse
-import asyncio
-import multiprocessing as mp
 import statistics
-import time
 
+from bench.fanout import collect_one_at_a_time, in_child
 from bench.stack import local_stack
-
-
-def _collect(tenant_ids: list[str], results: mp.Queue) -> None:
-    from shared.collect.collector import collect_tenant
-    from shared.store import tenants
-
-    loop = asyncio.new_event_loop()  # one loop for all, as in a worker: its connection pool serves every tenant
-    cpu = []
-    for i, tenant_id in enumerate(tenant_ids):
-        tenant = tenants.get(tenant_id)
-        before = time.process_time()
-        run = loop.run_until_complete(collect_tenant(tenant))
-        if run.status != "success":
-            results.put(f"tenant {tenant_id}: {run.status} {run.error}")  # the parent waits on this queue
-            return
-        if i:
-            cpu.append(time.process_time() - before)
-    results.put(cpu)
 
 
 def main() -> None:
@@ -46,14 +26,11 @@ def main() -> None:
     count = 1 if args.repeat else args.tenants + 1
     with local_stack([args.users] * count) as (sample, _sim):
         ids = [sample[0].tenant_id] * (args.tenants + 1) if args.repeat else [t.tenant_id for t in sample]
-        ctx = mp.get_context("spawn")
-        results: mp.Queue = ctx.Queue()
-        child = ctx.Process(target=_collect, args=(ids, results))
-        child.start()
-        cpu = results.get()
-        child.join()
-    if isinstance(cpu, str):
-        raise SystemExit(cpu)
+        measured = in_child(collect_one_at_a_time, ids)  # (tenant, CPU s, status, requests) after the warm-up
+    failed = [m for m in measured if m[2] != "success"]  # type: ignore[attr-defined]
+    if failed:
+        raise SystemExit(f"collections not successful: {failed[:3]}")
+    cpu = [m[1] for m in measured]  # type: ignore[attr-defined]
     kind = "repeat" if args.repeat else "first"
     print(
         f"{args.users} users, {len(cpu)} {kind} collections: CPU s median {statistics.median(cpu):.3f}, "
