@@ -5,7 +5,7 @@ A snapshot's partition is written once and never changed (the next collection wr
 new snapshot id and switches the pointer), so a decoded chunk keyed by its partition and row key stays right
 for as long as it is kept: nothing to invalidate, and a check still reads the pointer, so it sees a new
 collection at once. The Functions worker process lives between invocations, which makes repeated checks of a
-tenant skip Table reads, zlib and JSON until the next collection.
+tenant skip Table reads, decompression and JSON until the next collection.
 """
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ class ChunkCache:
             self.hits += 1
             return item[0]
 
-    def put(self, partition: str, row_key: str, value: object, text_bytes: int) -> None:
-        """Keep `value` (decoded from `text_bytes` of JSON text), evicting the oldest entries past the cap; a value
-        larger than the whole cap is not kept."""
-        cost = text_bytes * OBJECT_OVERHEAD
+    def put(self, partition: str, row_key: str, value: object, text_bytes: int, *, objects: bool = True) -> None:
+        """Keep `value` (decoded from `text_bytes` of JSON text, or, `objects=False`, that many bytes held as they
+        are), evicting the oldest entries past the cap; a value larger than the whole cap is not kept."""
+        cost = text_bytes * (OBJECT_OVERHEAD if objects else 1)
         cap = self.capacity()
         if cost > cap or not _kept.get():
             return

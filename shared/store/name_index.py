@@ -1,30 +1,48 @@
-"""Which chunks of a snapshot hold which names: the names-only index that lets a filtered check read only the
-chunks that can match instead of decoding every row of a 100,000-user report.
+"""Which rows of a snapshot hold which names: the names-only index that lets a filtered check read only the
+chunks (and fold only the rows) that can match, instead of decoding every row of a 100,000-user report.
 
-Each chunk entity carries, beside its rows, the values of the indexed columns (the columns the modes' name
-filters read) of those rows, compressed in a property of their own (`Names`): they leave the collector with
-their chunk, so its memory stays flat in the number of users, and they cost no extra entity. A check reads
-that one property of every chunk (a projection query), joins the names (kept in the chunk cache) and finds the
-chunks that can match: an anchored filter ('^ceo@') is a search for a newline and its literal prefix over the
-names joined by newlines, a literal one ('contoso') a substring search over them, any other pattern is matched
-against the names only, never the whole rows. The chunks found are a superset of those holding a matching row
-(the check's fold applies the filters to the rows again), so a wrong guess can only cost time, never change an
-answer; a chunk whose names did not fit a property is always read.
+The values of the indexed columns (the columns the modes' name filters read) of each chunk are split into
+buckets by their first two characters, joined by newlines and compressed, one property per chunk, column and
+bucket; the collector gathers those properties into *names parts*, entities of their own in the snapshot's
+partition (RowKey `names-NNN`, after the chunks' numeric keys), each written as soon as it is full, so the
+collector's memory stays flat in the number of users. A first filtered check reads them in one projection
+query (a 100,000-user report's names are two parts) and searches them as bytes, without decoding them:
+- an anchored filter ('^ceo@') reads only its prefix's bucket, an eighth of the names, and searches it for a
+  newline and its literal prefix, then matches the pattern on each hit;
+- a literal one ('contoso') is a substring search over every bucket;
+- any other pattern is matched against the names only, never the whole rows.
+The rows found are a superset of those that match (the check's fold applies the filters to the rows again), so
+a wrong guess can only cost time, never change an answer. A chunk whose names could not be stored (one holds a
+newline, or they do not fit a property) is read whole.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
-import json
+import struct
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from shared.store.packs import PROPERTY_BYTES
+from shared.store import codec
+from shared.store.packs import MAX_PROPERTIES, PROPERTY_BYTES
 
-NAMES = "Names"  # the chunk entity's property holding its names
-NAMES_BYTES = PROPERTY_BYTES  # one binary property
+PART_PREFIX = "names-"  # RowKeys of the names parts: after the chunks' ("000000", ...) in a partition query
+# A part is one entity: its compressed names within what an entity of binary properties holds (the limit
+# counts base64), and within Table Storage's 252 properties besides the system ones.
+PART_BYTES = MAX_PROPERTIES * PROPERTY_BYTES
+PART_PROPERTIES = 240
+NAMES_BYTES = PROPERTY_BYTES  # one bucket of one column's names of one chunk: one binary property
+# Each chunk's names are split by their first two characters into buckets, each a property of its own: an
+# anchored filter ('^ceo@') reads (a projection query), decompresses and searches only its prefix's bucket.
+BUCKETS = 8
+
+
+def part_key(n: int) -> str:
+    return f"{PART_PREFIX}{n:03d}"
+
+
+def property_name(chunk: int, column: int, bucket: int) -> str:
+    return f"N{chunk:06d}c{column}b{bucket}"
 
 
 class NamePattern(Protocol):
@@ -33,106 +51,171 @@ class NamePattern(Protocol):
     def literal(self) -> str | None: ...
 
 
-def chunk_names(rows: Sequence[Sequence], columns: Sequence[str], positions: Sequence[int]) -> bytes | None:
-    """The `Names` property of a chunk of `rows`, or None when it does not fit (the chunk is then always read)."""
-    body = {
-        c: [_text(row[i] if i < len(row) else None) for row in rows] for c, i in zip(columns, positions, strict=True)
-    }
-    # Level 1: a third of level 6's CPU for names, which compress well either way (shared domains).
-    blob = zlib.compress(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), 1)
-    return blob if len(blob) <= NAMES_BYTES else None
+def _encode(text: str) -> bytes:
+    # A CSV cell may hold a lone surrogate: it goes through as the fold reads it.
+    return text.encode("utf-8", "surrogatepass")
 
 
-class _Column:
-    """The names of one column, chunk after chunk, joined by newlines: a filter is one `str.find` over them at C
-    speed (an anchored one looks for newline + its literal prefix), not a search per name, and nothing is sorted
-    (sorting 100,000 names was a third of a first filtered check)."""
-
-    __slots__ = ("_bounds", "_chunks", "_joined", "_starts", "names")
-
-    def __init__(self, names: list[str], chunks: list[int], bounds: list[int]) -> None:
-        """`chunks[k]` holds `names[bounds[k]:bounds[k + 1]]`."""
-        self.names, self._chunks, self._bounds = names, chunks, bounds
-        # A leading newline: the first name is found by newline + prefix like the others. A hit inside a name that
-        # holds a newline is judged on that whole name by the pattern, as any other.
-        self._joined = "\n" + "\n".join(names)
-        # Where each name starts in the joined text: 1, then each start + its length + the newline.
-        self._starts = list(itertools.accumulate(map((1).__add__, map(len, names)), initial=1))[:-1]
-
-    def _chunk_of(self, i: int) -> int:
-        return self._chunks[bisect.bisect_right(self._bounds, i) - 1]
-
-    def matching(self, rx: NamePattern) -> set[int]:
-        names, joined = self.names, self._joined
-        prefix, literal = rx.literal_prefix(), rx.literal()
-        found: set[int] = set()
-        if prefix is not None and "\n" not in prefix:
-            at = joined.find("\n" + prefix)
-            while at >= 0:
-                i = bisect.bisect_right(self._starts, at + 1) - 1  # the name holding the prefix's first character
-                if rx.search(names[i]) is not None:
-                    found.add(self._chunk_of(i))
-                at = joined.find("\n" + prefix, at + 1)
-            return found
-        if literal is not None and "\n" not in literal:
-            at = joined.find(literal)
-            while at >= 0:
-                found.add(self._chunk_of(bisect.bisect_right(self._starts, at) - 1))
-                at = joined.find(literal, at + 1)
-            return found
-        return {self._chunk_of(i) for i, name in enumerate(names) if rx.search(name) is not None}
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogatepass")
 
 
-class NameIndex:
-    def __init__(self, columns: Mapping[str, _Column], unindexed: frozenset[int] = frozenset(), size: int = 0) -> None:
-        self._columns = dict(columns)
-        self._unindexed = unindexed  # chunks without names: always read
-        self._size = size
+def bucket_of(text: str) -> int:
+    """The bucket of the names starting with `text`'s first two characters (crc32: the same in every process)."""
+    return zlib.crc32(_encode(text[:2])) % BUCKETS
+
+
+def buckets_for(rx: NamePattern) -> range | tuple[int]:
+    """The buckets that can hold a name matching `rx`: one for an anchored pattern with a literal prefix of two
+    characters or more, else all of them."""
+    prefix = rx.literal_prefix()
+    return (bucket_of(prefix),) if prefix and len(prefix) >= 2 and "\n" not in prefix else range(BUCKETS)
+
+
+def chunk_names(rows: Sequence[Sequence], position: int) -> list[bytes] | None:
+    """One column's names of a chunk of `rows`, one compressed blob per bucket: the row positions of its names,
+    then the names, a newline before each. None when they cannot be searched joined by newlines (a name holds
+    one) or a bucket does not fit a property: the chunk is then read whole."""
+    texts = [_text(row[position] if position < len(row) else None) for row in rows]
+    if "\n".join(texts).count("\n") != len(texts) - 1:
+        return None
+    groups: list[list[int]] = [[] for _ in range(BUCKETS)]
+    for i, text in enumerate(texts):
+        groups[bucket_of(text)].append(i)
+    blobs = []
+    for group in groups:
+        body = struct.pack(f"<I{len(group)}H", len(group), *group) + _encode("".join("\n" + texts[i] for i in group))
+        blob = codec.compress(body, level=codec.SMALL)
+        if len(blob) > NAMES_BYTES:
+            return None
+        blobs.append(blob)
+    return blobs
+
+
+class PartBuilder:
+    """Gathers the names of a snapshot's chunks, chunk after chunk, into the properties of names parts."""
+
+    def __init__(self, columns: Sequence[str], positions: Sequence[int]) -> None:
+        self._positions = list(positions)
+        self._properties: dict[str, bytes] = {}
+        self._bytes = 0
+        self.parts = 0
+        self.columns = list(columns)
+
+    def add(self, chunk: int, rows: Sequence[Sequence]) -> list[dict[str, bytes]]:
+        """The parts that became full (usually none) on adding the names of chunk number `chunk`."""
+        full = []
+        for k, position in enumerate(self._positions):
+            blobs = chunk_names(rows, position)
+            if blobs is None:
+                continue
+            size = sum(map(len, blobs))
+            if self._properties and (
+                self._bytes + size > PART_BYTES or len(self._properties) + len(blobs) > PART_PROPERTIES
+            ):
+                full.append(self._take())
+            for b, blob in enumerate(blobs):
+                self._properties[property_name(chunk, k, b)] = blob
+            self._bytes += size
+        return full
+
+    def finish(self) -> dict[str, bytes] | None:
+        """The last part, None when it would be empty."""
+        return self._take() if self._properties else None
+
+    def _take(self) -> dict[str, bytes]:
+        properties, self._properties, self._bytes = self._properties, {}, 0
+        self.parts += 1
+        return properties
+
+
+class Bucket:
+    """One column's names of one bucket, chunk by chunk, as read from the names parts: per chunk, the row
+    positions of its names and the names (a newline before each). A chunk absent had no names stored."""
+
+    def __init__(self, chunks: Mapping[int, tuple[Sequence[int], bytes]]) -> None:
+        self._chunks = dict(chunks)
 
     @classmethod
-    def from_chunks(cls, chunks: Sequence[tuple[int, bytes | None]], columns: Sequence[str]) -> NameIndex:
-        """From (chunk number, its Names property or None) of every chunk."""
-        names: dict[str, list[str]] = {c: [] for c in columns}
-        numbers: dict[str, list[int]] = {c: [] for c in columns}
-        bounds: dict[str, list[int]] = {c: [] for c in columns}
-        unindexed: set[int] = set()
-        text = 0
-        for n, blob in chunks:
-            if blob is None:
-                unindexed.add(n)
-                continue
-            raw = zlib.decompress(blob)
-            text += len(raw)
-            body = json.loads(raw)
-            for c in columns:
-                numbers[c].append(n)
-                bounds[c].append(len(names[c]))
-                names[c].extend(body.get(c, ()))
-        index = {c: _Column(names[c], numbers[c], bounds[c]) for c in columns}
-        # Held per name: its str (~50 bytes + text), a list slot and its start offset; the joined text once more.
-        size = 2 * text + 100 * sum(len(v) for v in names.values())
-        return cls(index, frozenset(unindexed), size)
+    def from_parts(cls, parts: Iterable[Mapping[str, bytes | None]], column: int, bucket: int) -> Bucket:
+        suffix = f"c{column}b{bucket}"
+        found = {}
+        for part in parts:
+            for name, blob in part.items():
+                if blob is None or not name.startswith("N") or not name.endswith(suffix):
+                    continue
+                raw = codec.decompress(blob)
+                (count,) = struct.unpack_from("<I", raw)
+                found[int(name[1 : -len(suffix)])] = (struct.unpack_from(f"<{count}H", raw, 4), raw[4 + 2 * count :])
+        return cls(found)
 
-    def chunks(self, patterns: Mapping[str, NamePattern]) -> list[int]:
-        """The chunks (in order) that may hold a row whose every indexed column in `patterns` matches; columns
-        not indexed are left to the fold."""
-        found: set[int] | None = None
-        for column, rx in patterns.items():
-            index = self._columns.get(column)
-            if index is None:
-                continue
-            hits = index.matching(rx) | self._unindexed
-            found = hits if found is None else found & hits
-            if not found:
-                return []
-        if found is None:
-            raise ValueError("no indexed column among the patterns")
-        return sorted(found)
+    def has(self, chunk: int) -> bool:
+        return chunk in self._chunks
+
+    def matching(self, chunk: int, rx: NamePattern, prefix: str | None, literal: str | None) -> set[int]:
+        """Row positions of the chunk's names in this bucket that may match `rx` (its literal prefix and literal
+        as NamePattern gives them)."""
+        positions, data = self._chunks[chunk]
+        return {positions[i] for i in _matching(data, rx, prefix, literal)}
 
     def size_hint(self) -> int:
-        """Bytes held (the cache's cost estimate), from the decoded sizes: walking 100,000 names to count them
-        cost as much as the rest of the first filtered check."""
-        return self._size
+        """Bytes held (the cache's cost): the names and positions as stored, uncompressed."""
+        return sum(len(data) + 8 * len(positions) for positions, data in self._chunks.values())
+
+
+def _matching(data: bytes, rx: NamePattern, prefix: str | None, literal: str | None) -> list[int]:
+    """Indexes of the names in `data` (a newline before each) that may match `rx`."""
+    found: list[int] = []
+    i, seen = 0, 0
+    if prefix and "\n" not in prefix:
+        needle = b"\n" + _encode(prefix)
+        at = data.find(needle)
+        while at >= 0:
+            i += data.count(b"\n", seen, at)  # newlines before this name's: its index
+            seen = at
+            end = data.find(b"\n", at + 1)
+            end = len(data) if end < 0 else end
+            if rx.search(_decode(data[at + 1 : end])) is not None:
+                found.append(i)
+            at = data.find(needle, end)
+        return found
+    if literal and "\n" not in literal:
+        needle = _encode(literal)
+        at = data.find(needle)
+        while at >= 0:
+            i += data.count(b"\n", seen, at)  # the newline before the first name counts too
+            seen = at
+            found.append(i - 1)
+            end = data.find(b"\n", at)
+            if end < 0:
+                break
+            at = data.find(needle, end)
+        return found
+    if not data:  # no name fell in this bucket
+        return found
+    return [i for i, name in enumerate(_decode(data[1:]).split("\n")) if rx.search(name) is not None]
+
+
+def candidate_rows(
+    chunks: int, patterns: Mapping[str, NamePattern], buckets: Mapping[str, Mapping[int, Bucket]]
+) -> dict[int, list[int] | None]:
+    """For each chunk (in order) that may hold a row whose every indexed column in `patterns` matches, the
+    positions of those rows (None: every row of it). `buckets`: per indexed column among the patterns, the
+    buckets that `buckets_for` its pattern names, read."""
+    result: dict[int, set[int] | None] = dict.fromkeys(range(chunks))
+    for column, read in buckets.items():
+        rx = patterns[column]
+        prefix, literal = rx.literal_prefix(), rx.literal()
+        for n, held in list(result.items()):
+            if not all(b.has(n) for b in read.values()):
+                continue  # its names were not stored: every row
+            hits = set().union(*(b.matching(n, rx, prefix, literal) for b in read.values()))
+            hits = hits if held is None else held & hits
+            if hits:
+                result[n] = hits
+            else:
+                del result[n]
+    return {n: None if held is None else sorted(held) for n, held in result.items()}
 
 
 def _text(value: object) -> str:

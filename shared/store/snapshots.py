@@ -5,12 +5,13 @@ Layout (chosen because Azurite slows down sharply as one partition grows, and th
 - `Snapshots`: PartitionKey = tenant id, RowKey = report key. The *pointer*: snapshot id, refresh date,
   columns, row count, and the per-mode summaries that unfiltered checks read (one point read per check).
 - `SnapshotRows`: PartitionKey = `<tenant>~<report>~<snapshot id>`, RowKey = chunk number; each entity holds
-  up to ~2,000 rows as zlib-compressed JSON in one binary property (< 64 KiB). A 100,000-user report is
-  ~100 small entities in its own partition, on Azurite and on Azure alike. A snapshot of one chunk (most of
-  them: every report of a tenant under ~2,000 users) is held in its pointer instead (property `Data`), so
-  it is written, read and superseded with one request instead of two or three. Each chunk also carries the names
-  of its rows in the columns the modes filter on (shared/store/name_index.py), so a filtered check reads only the chunks
-  that can match; decoded chunks are kept by the serving process (shared/store/chunk_cache.py).
+  up to ~2,000 rows as compressed JSON (shared/store/codec.py) in one binary property (< 64 KiB). A
+  100,000-user report is ~50 small entities in its own partition, on Azurite and on Azure alike. A snapshot
+  of one chunk (most of them: every report of a tenant under ~2,000 users) is held in its pointer instead
+  (property `Data`), so it is written, read and superseded with one request instead of two or three. Beside
+  the chunks, *names parts* hold the names of their rows in the columns the modes filter on
+  (shared/store/name_index.py), so a filtered check reads only the chunks that can match; decoded chunks are
+  kept by the serving process (shared/store/chunk_cache.py).
 A new snapshot is written to a fresh partition and becomes visible only when the pointer switches to it,
 so a failed collection leaves the previous snapshot readable; superseded partitions are deleted afterwards.
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -28,15 +28,25 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from shared.store import storage
+from shared.store import codec, storage
 from shared.store.chunk_cache import CHUNKS
-from shared.store.name_index import NAMES, NameIndex, NamePattern, chunk_names
+from shared.store.name_index import (
+    PART_PREFIX,
+    Bucket,
+    NamePattern,
+    PartBuilder,
+    buckets_for,
+    candidate_rows,
+    part_key,
+    property_name,
+)
 from shared.store.packs import PROPERTY_BYTES
 
 POINTERS = "Snapshots"
 ROWS = "SnapshotRows"
 CHUNK_ROWS = 2000
 INDEX_MIN_CHUNKS = 3  # snapshots of fewer chunks are read whole by filtered checks too
+SELECT_MAX = 200  # property names a names query selects; past it (a tenant of 400,000 users) it reads them all
 BATCH = 40  # entities per transaction: under the 100-entity limit
 BATCH_BYTES = 2_500_000  # binary per transaction: 3.3 MB in base64, under the 4 MiB limit
 
@@ -52,9 +62,7 @@ def _partition(tenant_id: str, report: str, snapshot_id: str) -> str:
 
 def _pack(rows: Sequence[Sequence]) -> list[tuple[bytes, Sequence[Sequence]]]:
     """(blob, the rows it holds) for each chunk: one, or halves until each fits a binary property."""
-    # Level 1, not 6: measured on 100,000-user mailbox-usage and email-activity chunks, 2.6x less CPU to compress
-    # for 19 % more bytes, the same number of entities (a chunk is bounded by rows) and the same decompression.
-    blob = zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 1)
+    blob = codec.compress(json.dumps(rows, separators=(",", ":")).encode())
     if len(blob) <= PROPERTY_BYTES or len(rows) == 1:
         return [(blob, rows)]
     half = len(rows) // 2
@@ -74,14 +82,15 @@ class Pointer:
     concealed: bool
     collected_at: str
     forms: dict[str, int] | None = None  # CSV reports: rows per form ("d7", "daily"), for the plausibility guard
-    indexed: tuple[str, ...] = ()  # columns whose names the chunks carry (none for a snapshot of few chunks)
+    indexed: tuple[str, ...] = ()  # columns whose names its names parts hold (none for a snapshot of few chunks)
+    name_parts: int = 0
     inline: bytes | None = field(default=None, repr=False, compare=False)  # the one chunk, held by the pointer
     etag: str = field(default="", repr=False, compare=False)  # as read: a commit switches from it, no read again
 
     @property
     def row_entities(self) -> int:
-        """Entities holding its rows besides the pointer: none when the pointer holds its one chunk."""
-        return 0 if self.inline is not None else self.chunks
+        """Entities holding its rows (and their names) besides the pointer: none when the pointer holds its chunk."""
+        return 0 if self.inline is not None else self.chunks + self.name_parts
 
     @classmethod
     def from_entity(cls, e: dict) -> Pointer:
@@ -98,7 +107,9 @@ class Pointer:
             concealed=bool(e.get("Concealed", False)),
             collected_at=e.get("CollectedAt", ""),
             forms=json.loads(e["Forms"]) if e.get("Forms") else None,
-            indexed=tuple(json.loads(e["Indexed"])) if e.get("Indexed") else (),
+            # Snapshots stored before the names parts (their names were in each chunk) are read whole.
+            indexed=tuple(json.loads(e["Indexed"])) if e.get("Indexed") and "NameParts" in e else (),
+            name_parts=int(e.get("NameParts", 0)),
             inline=_binary(e.get("Data")),
             etag=str(metadata.get("etag") or ""),
         )
@@ -115,10 +126,12 @@ class SnapshotWriter:
     """Streams rows into a new, invisible snapshot; `commit()` makes it current, `abort()` discards it."""
 
     def __init__(self, tenant_id: str, report: str, columns: list[str], *, indexed: Sequence[str] = ()) -> None:
-        """`indexed`: the columns whose names each chunk carries (those of them that the report has)."""
+        """`indexed`: the columns whose names are indexed (those of them that the report has)."""
         self.tenant_id, self.report, self.columns = tenant_id, report, columns
         present = [c for c in dict.fromkeys(indexed) if c in columns]
-        self._indexed, self._positions = present, [columns.index(c) for c in present]
+        self._names = PartBuilder(present, [columns.index(c) for c in present]) if present else None
+        self._names_held: list[tuple[int, Sequence[Sequence]]] = []
+        self.chunks = 0
         self.snapshot_id = new_snapshot_id()
         self.partition = _partition(tenant_id, report, self.snapshot_id)
         self.rows = 0
@@ -134,20 +147,33 @@ class SnapshotWriter:
         if len(self._buffer) >= CHUNK_ROWS:
             self._seal()
 
-    def _seal(self, *, final: bool = False) -> None:
-        # A snapshot of one chunk is read whole as cheaply as its names: none are written for it.
-        named = bool(self._indexed) and not (final and self.entities_written + len(self._pending) == 0)
+    def _seal(self) -> None:
         for blob, rows in _pack(self._buffer):
-            n = self.entities_written + len(self._pending)
-            entity = {"PartitionKey": self.partition, "RowKey": _chunk_key(n), "Data": blob}
-            names = chunk_names(rows, self._indexed, self._positions) if named else None
-            if names is not None:
-                entity[NAMES] = names
-            self._pending.append(entity)
-            self._pending_bytes += len(blob) + len(names or b"")
+            self._pending.append({"PartitionKey": self.partition, "RowKey": _chunk_key(self.chunks), "Data": blob})
+            self._pending_bytes += len(blob)
+            self._index(self.chunks, rows)
+            self.chunks += 1
         self._buffer = []
         if len(self._pending) >= BATCH or self._pending_bytes >= BATCH_BYTES:
             self._flush()
+
+    def _index(self, chunk: int, rows: Sequence[Sequence]) -> None:
+        # A snapshot of few chunks is read whole as cheaply as its names: the rows of its first chunks are held
+        # (they are in the batch being written anyway) until there are enough chunks to name.
+        if self._names is None:
+            return
+        self._names_held.append((chunk, rows))
+        if self.chunks + 1 < INDEX_MIN_CHUNKS:
+            return
+        for n, held in self._names_held:
+            for properties in self._names.add(n, held):
+                self._add_part(properties)
+        self._names_held = []
+
+    def _add_part(self, properties: dict[str, bytes]) -> None:
+        key = part_key(self._names.parts - 1 if self._names else 0)
+        self._pending.append({"PartitionKey": self.partition, "RowKey": key, **properties})
+        self._pending_bytes += sum(map(len, properties.values()))
 
     def _flush(self) -> None:
         if len(self._pending) == 1:
@@ -176,7 +202,11 @@ class SnapshotWriter:
         `known`: the current pointer as the caller just read it (None: there was none), saving a read; the switch is
         conditional on it either way, and a pointer changed since is read again and judged the same way."""
         if self._buffer:
-            self._seal(final=True)
+            self._seal()
+        named = self._names is not None and self.chunks >= INDEX_MIN_CHUNKS
+        last = self._names.finish() if self._names is not None and named else None
+        if last is not None:
+            self._add_part(last)
         inline = self._pending.pop()["Data"] if self.entities_written == 0 and len(self._pending) == 1 else None
         self._flush()
         entity = {
@@ -186,7 +216,7 @@ class SnapshotWriter:
             "RefreshDate": refresh_date,
             "Columns": json.dumps(self.columns),
             "Rows": self.rows,
-            "Chunks": self.entities_written or int(inline is not None),
+            "Chunks": self.chunks,
             "Summaries": json.dumps(summaries, separators=(",", ":")),
             "Concealed": concealed,
             "CollectedAt": storage.now_iso(),
@@ -195,8 +225,9 @@ class SnapshotWriter:
             entity["Data"] = inline
         if forms is not None:
             entity["Forms"] = json.dumps(forms)
-        if self._indexed and self.entities_written >= INDEX_MIN_CHUNKS:
-            entity["Indexed"] = json.dumps(self._indexed)
+        if named and self._names is not None:
+            entity["Indexed"] = json.dumps(self._names.columns)
+            entity["NameParts"] = self._names.parts
         pointers = storage.table(POINTERS)
         reused = not isinstance(known, Unread) and (known is None or bool(known.etag))
         old = known if reused and not isinstance(known, Unread) else self._read()
@@ -323,7 +354,7 @@ def current_all(tenant_id: str) -> dict[str, Pointer]:
 
 
 def _decoded(data: object) -> tuple[list, int]:
-    text = zlib.decompress(_binary(data) or b"")
+    text = codec.decompress(_binary(data) or b"")
     return json.loads(text), len(text)
 
 
@@ -352,7 +383,9 @@ def load_rows(pointer: Pointer, *, cached: bool = False) -> Iterator[list]:
                 yield from rows  # type: ignore[misc]
             return
     entities = storage.table(ROWS).query_entities(
-        "PartitionKey eq @pk", parameters={"pk": part}, select=["RowKey", "Data"]
+        "PartitionKey eq @pk and RowKey lt @names",
+        parameters={"pk": part, "names": PART_PREFIX},
+        select=["RowKey", "Data"],
     )
     for e in sorted(entities, key=lambda e: e["RowKey"]):
         yield from _chunk_rows(part, e["RowKey"], e["Data"], cached=cached)
@@ -370,27 +403,47 @@ def _chunk_rows(part: str, key: str, data: object, *, cached: bool) -> list:
 
 
 def load_matching(pointer: Pointer, patterns: dict[str, NamePattern]) -> Iterator[list]:
-    """The rows of the chunks that may hold a row matching every pattern (column -> pattern) on the indexed
-    columns, in stored order; every row when the snapshot has no names for any of them. Cached as load_rows'."""
-    if not set(patterns) & set(pointer.indexed):
+    """The rows that may match every pattern (column -> pattern) on the indexed columns, in stored order: those
+    the names index finds, of the chunks holding them; every row when the snapshot has no names for any of the
+    columns. Cached as load_rows'."""
+    columns = [c for c in patterns if c in pointer.indexed]
+    if not columns:
         yield from load_rows(pointer, cached=True)
         return
     part = partition_of(pointer)
     table = storage.table(ROWS)
-    index = CHUNKS.get(part, NAMES)
-    if not isinstance(index, NameIndex):
-        named = table.query_entities("PartitionKey eq @pk", parameters={"pk": part}, select=["RowKey", NAMES])
-        chunks = [(int(e["RowKey"]), _binary(e.get(NAMES))) for e in named]
-        index = NameIndex.from_chunks(chunks, pointer.indexed)
-        CHUNKS.put(part, NAMES, index, index.size_hint())
-    for n in index.chunks(patterns):
+    read: dict[str, dict[int, Bucket]] = {c: {} for c in columns}
+    missing: list[tuple[str, int, int]] = []
+    for c in columns:
+        k = pointer.indexed.index(c)
+        for b in buckets_for(patterns[c]):
+            held = CHUNKS.get(part, f"{PART_PREFIX}{k}b{b}")
+            if isinstance(held, Bucket):
+                read[c][b] = held
+            else:
+                missing.append((c, k, b))
+    if missing:
+        wanted = [property_name(n, k, b) for _, k, b in missing for n in range(pointer.chunks)]
+        found = table.query_entities(
+            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
+            parameters={"pk": part, "lo": PART_PREFIX, "hi": PART_PREFIX + "\uffff"},
+            select=wanted if len(wanted) <= SELECT_MAX else None,
+        )
+        parts = [{name: _binary(v) for name, v in e.items() if name.startswith("N")} for e in found]
+        for c, k, b in missing:
+            bucket = read[c][b] = Bucket.from_parts(parts, k, b)
+            CHUNKS.put(part, f"{PART_PREFIX}{k}b{b}", bucket, bucket.size_hint(), objects=False)
+    for n, positions in candidate_rows(pointer.chunks, patterns, read).items():
         key = _chunk_key(n)
         rows = CHUNKS.get(part, key)
         if rows is None:
             entity = table.get_entity(partition_key=part, row_key=key, select=["Data"])
             rows, size = _decoded(entity["Data"])
             CHUNKS.put(part, key, rows, size)
-        yield from rows  # type: ignore[misc]
+        if positions is None:
+            yield from rows  # type: ignore[misc]
+        else:
+            yield from (rows[i] for i in positions)  # type: ignore[index]
 
 
 def _binary(value: object) -> bytes | None:
