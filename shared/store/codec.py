@@ -1,11 +1,14 @@
-"""The compression of stored blobs (snapshot chunks, their names, packed rows): Zstandard, and zlib read back.
+"""The compression of snapshot blobs: rows with zlib, names with Zstandard (read back by their magic number).
 
-Measured on the chunks of a 100,000-user tenant's mailbox-usage and email-activity reports (11.2 and 11.3 MB of
-JSON), against zlib level 1 (what was written before): Zstandard level 1 stores them in 15 % and 12 % fewer
-bytes, compresses them in 17 / 20 ms instead of 52 / 54 ms and decompresses them in 8 / 8 ms instead of 26 / 27
-ms (the part a check after a collection waits for). Blobs written before are zlib streams: a Zstandard frame
-starts with its magic number, which no zlib stream does (their first byte is 0x78 or another CMF byte with a
-32 KiB window or less), so both are read for as long as old snapshots and packs are stored.
+Names (shared/store/name_index.py) are what a first filtered check decompresses and searches, up to every name
+of a report for an unanchored filter. Measured on a 100,000-user report's (4.0 MB in 400 blobs), Zstandard
+level 3 stores them in 917 KB against zlib level 1's ~1.1 MB, and decompresses them 2.5-3x faster.
+
+Rows stay with zlib level 1. Zstandard level 1 measured better on the rows of a 100,000-user tenant's
+mailbox-usage and email-activity reports (12-15 % fewer bytes, 17 / 20 ms to compress instead of 52 / 54,
+8 / 8 ms to decompress instead of 26 / 27), but the collection's peak memory grew with it, by 28 MB at 100,000
+users and 9 MB at 10,000 (`bench.collection`, one-shot frames; 10 MB with streamed ones), where zlib's does
+not; the ~20 ms it would save a first status check is 2 % of that check.
 """
 
 from __future__ import annotations
@@ -17,39 +20,35 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import zstandard
 
-FAST = 1  # rows: written by every collection, where compression CPU counts
-# Names: on a 100,000-user report's (4.0 MB in 400 blobs) 15 % smaller than level 1 (803 against 942 KB) for
-# ~50 ms more CPU per collection, and read by every first filtered check.
-SMALL = 9
-_MAGIC = b"\x28\xb5\x2f\xfd"
+ROWS_LEVEL = 1  # zlib: a third of level 6's CPU for 19 % more bytes, the same number of entities
+NAMES_LEVEL = 3  # Zstandard: level 9 is 12 % smaller but cost ~0.5 s more CPU per 100,000-user collection
+_MAGIC = b"\x28\xb5\x2f\xfd"  # a Zstandard frame's first bytes; a zlib stream starts with 0x78 (or another CMF)
 # A Zstandard context serves one operation at a time (python-zstandard's contexts are not thread-safe): one per
 # thread, because the collector writes a tenant's datasets from worker threads.
 _local = threading.local()
 
 
-def _compressor(level: int) -> zstandard.ZstdCompressor:
-    held: dict[int, zstandard.ZstdCompressor] = _local.__dict__.setdefault("compressors", {})
-    if level not in held:
-        import zstandard  # only when a blob is packed or read: an unfiltered check reads none
+def _zstd() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+    pair = getattr(_local, "pair", None)
+    if pair is None:
+        import zstandard  # only when names are written or searched: no other check path loads it
 
-        held[level] = zstandard.ZstdCompressor(level=level)
-    return held[level]
-
-
-def _decompressor() -> zstandard.ZstdDecompressor:
-    held = getattr(_local, "decompressor", None)
-    if held is None:
-        import zstandard
-
-        held = _local.decompressor = zstandard.ZstdDecompressor()
-    return held
+        pair = _local.pair = (zstandard.ZstdCompressor(level=NAMES_LEVEL), zstandard.ZstdDecompressor())
+    return pair
 
 
-def compress(data: bytes, *, level: int = FAST) -> bytes:
-    return _compressor(level).compress(data)
+def compress_rows(data: bytes) -> bytes:
+    return zlib.compress(data, ROWS_LEVEL)
+
+
+def compress_names(data: bytes) -> bytes:
+    # Streamed: a one-shot frame allocates the worst-case size and shrinks it, which fragmented the collector's
+    # heap (measured as peak memory growing with the number of users).
+    stream = _zstd()[0].compressobj(size=len(data))
+    return stream.compress(data) + stream.flush()
 
 
 def decompress(blob: bytes) -> bytes:
     if blob[:4] == _MAGIC:
-        return _decompressor().decompress(blob)
+        return _zstd()[1].decompress(blob)
     return zlib.decompress(blob)

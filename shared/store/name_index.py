@@ -80,12 +80,17 @@ def chunk_names(rows: Sequence[Sequence], position: int) -> list[bytes] | None:
     if "\n".join(texts).count("\n") != len(texts) - 1:
         return None
     groups: list[list[int]] = [[] for _ in range(BUCKETS)]
+    known: dict[str, list[int]] = {}  # first two characters -> their group: a crc32 per name was most of the cost
     for i, text in enumerate(texts):
-        groups[bucket_of(text)].append(i)
+        group = known.get(text[:2])
+        if group is None:
+            group = known[text[:2]] = groups[bucket_of(text)]
+        group.append(i)
     blobs = []
     for group in groups:
-        body = struct.pack(f"<I{len(group)}H", len(group), *group) + _encode("".join("\n" + texts[i] for i in group))
-        blob = codec.compress(body, level=codec.SMALL)
+        names = "\n" + "\n".join([texts[i] for i in group]) if group else ""
+        body = struct.pack(f"<I{len(group)}H", len(group), *group) + _encode(names)
+        blob = codec.compress_names(body)
         if len(blob) > NAMES_BYTES:
             return None
         blobs.append(blob)
@@ -99,7 +104,6 @@ class PartBuilder:
         self._positions = list(positions)
         self._properties: dict[str, bytes] = {}
         self._bytes = 0
-        self.parts = 0
         self.columns = list(columns)
 
     def add(self, chunk: int, rows: Sequence[Sequence]) -> list[dict[str, bytes]]:
@@ -125,7 +129,6 @@ class PartBuilder:
 
     def _take(self) -> dict[str, bytes]:
         properties, self._properties, self._bytes = self._properties, {}, 0
-        self.parts += 1
         return properties
 
 

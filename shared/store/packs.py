@@ -1,5 +1,5 @@
-"""Many rows of one partition packed into few entities: compressed JSON (shared/store/codec.py) split over binary
-properties D00, D01, ... (RowKey `~pack-NNNN`). One entity per row costs ~1 ms of SDK CPU each way even in 100-entity
+"""Many rows of one partition packed into few entities: zlib-compressed JSON split over binary properties
+D00, D01, ... (RowKey `~pack-NNNN`). One entity per row costs ~1 ms of SDK CPU each way even in 100-entity
 transactions; packed, a partition is one query to read and a few writes. Writes are ETag-conditional (a create
 for a new pack), so a writer that read before another one wrote sees a conflict (409/412) and merges again.
 """
@@ -7,12 +7,11 @@ for a new pack), so a writer that read before another one wrote sees a conflict 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Mapping
 
 from azure.core import MatchConditions
 from azure.data.tables import TableClient, TableEntity, UpdateMode
-
-from shared.store import codec
 
 PACK_PREFIX = "~pack-"  # '~' starts no id these tables use as a RowKey (GUIDs, IT Glue ids)
 PROPERTY_BYTES = 60_000  # a binary property holds at most 64 KiB
@@ -69,14 +68,14 @@ class Pack:
     @classmethod
     def from_entity(cls, e: dict) -> Pack:
         blob = joined_binary(e)
-        rows = json.loads(codec.decompress(blob)) if blob else []
+        rows = json.loads(zlib.decompress(blob)) if blob else []
         etag = (e.metadata.get("etag") or "") if isinstance(e, TableEntity) else ""
         return cls(e["PartitionKey"], e["RowKey"], {r["RowKey"]: r for r in rows}, etag)
 
     def entity(self) -> dict:
         text = json.dumps(list(self.rows.values()), ensure_ascii=False, separators=(",", ":"))
         try:
-            binary = binary_properties(codec.compress(text.encode()))
+            binary = binary_properties(zlib.compress(text.encode()))
         except ValueError:
             raise ValueError(f"{self.partition}/{self.row_key}: pack exceeds the entity size limit") from None
         return {"PartitionKey": self.partition, "RowKey": self.row_key, "Count": len(self.rows)} | binary

@@ -5,7 +5,7 @@ Layout (chosen because Azurite slows down sharply as one partition grows, and th
 - `Snapshots`: PartitionKey = tenant id, RowKey = report key. The *pointer*: snapshot id, refresh date,
   columns, row count, and the per-mode summaries that unfiltered checks read (one point read per check).
 - `SnapshotRows`: PartitionKey = `<tenant>~<report>~<snapshot id>`, RowKey = chunk number; each entity holds
-  up to ~2,000 rows as compressed JSON (shared/store/codec.py) in one binary property (< 64 KiB). A
+  up to ~2,000 rows as zlib-compressed JSON in one binary property (< 64 KiB). A
   100,000-user report is ~50 small entities in its own partition, on Azurite and on Azure alike. A snapshot
   of one chunk (most of them: every report of a tenant under ~2,000 users) is held in its pointer instead
   (property `Data`), so it is written, read and superseded with one request instead of two or three. Beside
@@ -62,7 +62,7 @@ def _partition(tenant_id: str, report: str, snapshot_id: str) -> str:
 
 def _pack(rows: Sequence[Sequence]) -> list[tuple[bytes, Sequence[Sequence]]]:
     """(blob, the rows it holds) for each chunk: one, or halves until each fits a binary property."""
-    blob = codec.compress(json.dumps(rows, separators=(",", ":")).encode())
+    blob = codec.compress_rows(json.dumps(rows, separators=(",", ":")).encode())
     if len(blob) <= PROPERTY_BYTES or len(rows) == 1:
         return [(blob, rows)]
     half = len(rows) // 2
@@ -130,8 +130,9 @@ class SnapshotWriter:
         self.tenant_id, self.report, self.columns = tenant_id, report, columns
         present = [c for c in dict.fromkeys(indexed) if c in columns]
         self._names = PartBuilder(present, [columns.index(c) for c in present]) if present else None
-        self._names_held: list[tuple[int, Sequence[Sequence]]] = []
+        self._parts_held: list[dict[str, bytes]] = []
         self.chunks = 0
+        self.name_parts = 0
         self.snapshot_id = new_snapshot_id()
         self.partition = _partition(tenant_id, report, self.snapshot_id)
         self.rows = 0
@@ -147,33 +148,33 @@ class SnapshotWriter:
         if len(self._buffer) >= CHUNK_ROWS:
             self._seal()
 
-    def _seal(self) -> None:
+    def _seal(self, *, final: bool = False) -> None:
+        # A snapshot of one buffer (most of them) is read whole as cheaply as its names: none are made for it.
+        named = not (final and self.chunks == 0)
         for blob, rows in _pack(self._buffer):
             self._pending.append({"PartitionKey": self.partition, "RowKey": _chunk_key(self.chunks), "Data": blob})
             self._pending_bytes += len(blob)
-            self._index(self.chunks, rows)
+            if named:
+                self._index(self.chunks, rows)
             self.chunks += 1
         self._buffer = []
         if len(self._pending) >= BATCH or self._pending_bytes >= BATCH_BYTES:
             self._flush()
 
     def _index(self, chunk: int, rows: Sequence[Sequence]) -> None:
-        # A snapshot of few chunks is read whole as cheaply as its names: the rows of its first chunks are held
-        # (they are in the batch being written anyway) until there are enough chunks to name.
+        # A snapshot of few chunks is read whole as cheaply as its names: parts are written once it has enough.
         if self._names is None:
             return
-        self._names_held.append((chunk, rows))
-        if self.chunks + 1 < INDEX_MIN_CHUNKS:
-            return
-        for n, held in self._names_held:
-            for properties in self._names.add(n, held):
+        self._parts_held.extend(self._names.add(chunk, rows))
+        if self.chunks + 1 >= INDEX_MIN_CHUNKS:
+            for properties in self._parts_held:
                 self._add_part(properties)
-        self._names_held = []
+            self._parts_held = []
 
     def _add_part(self, properties: dict[str, bytes]) -> None:
-        key = part_key(self._names.parts - 1 if self._names else 0)
-        self._pending.append({"PartitionKey": self.partition, "RowKey": key, **properties})
+        self._pending.append({"PartitionKey": self.partition, "RowKey": part_key(self.name_parts), **properties})
         self._pending_bytes += sum(map(len, properties.values()))
+        self.name_parts += 1
 
     def _flush(self) -> None:
         if len(self._pending) == 1:
@@ -202,7 +203,7 @@ class SnapshotWriter:
         `known`: the current pointer as the caller just read it (None: there was none), saving a read; the switch is
         conditional on it either way, and a pointer changed since is read again and judged the same way."""
         if self._buffer:
-            self._seal()
+            self._seal(final=True)
         named = self._names is not None and self.chunks >= INDEX_MIN_CHUNKS
         last = self._names.finish() if self._names is not None and named else None
         if last is not None:
@@ -227,7 +228,7 @@ class SnapshotWriter:
             entity["Forms"] = json.dumps(forms)
         if named and self._names is not None:
             entity["Indexed"] = json.dumps(self._names.columns)
-            entity["NameParts"] = self._names.parts
+            entity["NameParts"] = self.name_parts
         pointers = storage.table(POINTERS)
         reused = not isinstance(known, Unread) and (known is None or bool(known.etag))
         old = known if reused and not isinstance(known, Unread) else self._read()
