@@ -297,3 +297,15 @@ def test_snapshots_stored_before_the_names_parts_are_still_answered(stored) -> N
     old_pointer = snapshots.current(tenant_id, MAILBOX_USAGE.key)
     assert old_pointer is not None and old_pointer.indexed == ()
     assert _check(tenant_id, options, indexed=True) == expected
+
+
+def test_names_of_short_rows_and_non_text_cells_are_searched_as_the_fold_reads_them() -> None:
+    rows: list[list] = [["ann@contoso.com"], [], [None], [42], ["ann.b@contoso.com"]]
+    blobs = name_index.chunk_names(rows, 0)
+    assert blobs is not None
+    parts = [{name_index.property_name(0, 0, b): blob for b, blob in enumerate(blobs)}]
+    buckets = {b: name_index.Bucket.from_parts(parts, 0, b) for b in range(name_index.BUCKETS)}
+    for pattern, expected in (("^ann", [0, 4]), ("^$", [1, 2]), ("^42$", [3]), ("contoso", [0, 4])):
+        rx = compile_perl(pattern)
+        found = name_index.candidate_rows(1, {UPN: rx}, {UPN: buckets})
+        assert found == {0: expected}, pattern
