@@ -2,7 +2,8 @@
 
 Names (shared/store/name_index.py) are what a first filtered check decompresses and searches, up to every name
 of a report for an unanchored filter. Measured on a 100,000-user report's (4.0 MB in 400 blobs), Zstandard
-level 3 stores them in 917 KB against zlib level 1's ~1.1 MB, and decompresses them 2.5-3x faster.
+level 3 stores them in 917 KB against zlib level 1's 986 KB, compresses them in 14 ms against 31 ms, and
+decompresses them all in 5.9 ms against 12.9 ms.
 
 Rows stay with zlib level 1. Zstandard level 1 measured better on the rows of a 100,000-user tenant's
 mailbox-usage and email-activity reports (12-15 % fewer bytes, 17 / 20 ms to compress instead of 52 / 54,

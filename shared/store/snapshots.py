@@ -172,8 +172,13 @@ class SnapshotWriter:
             self._parts_held = []
 
     def _add_part(self, properties: dict[str, bytes]) -> None:
+        size = sum(map(len, properties.values()))
+        if self._pending_bytes + size > BATCH_BYTES:
+            # A part is up to ~720 KB, not one chunk's 60: added to a nearly full batch it would pass the
+            # transaction's 4 MiB limit (which Azure enforces), so the batch goes first.
+            self._flush()
         self._pending.append({"PartitionKey": self.partition, "RowKey": part_key(self.name_parts), **properties})
-        self._pending_bytes += sum(map(len, properties.values()))
+        self._pending_bytes += size
         self.name_parts += 1
 
     def _flush(self) -> None:
@@ -403,6 +408,11 @@ def _chunk_rows(part: str, key: str, data: object, *, cached: bool) -> list:
     return rows
 
 
+def _bucket_key(column: int, bucket: int) -> str:
+    """The chunk cache's key for a bucket of names of one of the snapshot's indexed columns."""
+    return f"{PART_PREFIX}{column}b{bucket}"
+
+
 def load_matching(pointer: Pointer, patterns: dict[str, NamePattern]) -> Iterator[list]:
     """The rows that may match every pattern (column -> pattern) on the indexed columns, in stored order: those
     the names index finds, of the chunks holding them; every row when the snapshot has no names for any of the
@@ -418,7 +428,7 @@ def load_matching(pointer: Pointer, patterns: dict[str, NamePattern]) -> Iterato
     for c in columns:
         k = pointer.indexed.index(c)
         for b in buckets_for(patterns[c]):
-            held = CHUNKS.get(part, f"{PART_PREFIX}{k}b{b}")
+            held = CHUNKS.get(part, _bucket_key(k, b))
             if isinstance(held, Bucket):
                 read[c][b] = held
             else:
@@ -433,7 +443,7 @@ def load_matching(pointer: Pointer, patterns: dict[str, NamePattern]) -> Iterato
         parts = [{name: _binary(v) for name, v in e.items() if name.startswith("N")} for e in found]
         for c, k, b in missing:
             bucket = read[c][b] = Bucket.from_parts(parts, k, b)
-            CHUNKS.put(part, f"{PART_PREFIX}{k}b{b}", bucket, bucket.size_hint(), objects=False)
+            CHUNKS.put(part, _bucket_key(k, b), bucket, bucket.size_hint(), objects=False)
     for n, positions in candidate_rows(pointer.chunks, patterns, read).items():
         key = _chunk_key(n)
         rows = CHUNKS.get(part, key)
