@@ -154,7 +154,8 @@ def test_a_still_throttled_dataset_skips_the_tenants_other_datasets(sequential: 
     env.clear_faults()
     assert collect(t, "health").status == "success"
     again = check(t, "health", "collection-status", **{"filter-report": "^email_activity$", "verbose": "1"})
-    assert "throttled responses: 4, throttle wait: 3.0 s" in again
+    # The wait is measured (three sleeps of 1 s: 3.0 or, on a loaded machine, 3.1): the run's own figure.
+    assert f"throttled responses: 4, throttle wait: {email.throttle_wait_s:.1f} s" in again
 
 
 def test_the_tenant_deadline_stops_a_slow_collection(
